@@ -1,0 +1,77 @@
+"""The dashboard: `python app.py` serves it, with the embedded sample ImageServer, on 127.0.0.1:8050.
+
+Only wiring lives here: the layout comes from `components`, behaviour from `callbacks`, the
+ImageServer client from `imageservice` and the embedded server from `sampleserver`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from dash import Dash
+
+from callbacks import basemap
+from components.basemaps import BASEMAPS, DEFAULT_BASEMAP
+from components.layout import build_layout
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_DATA_DIR = HERE / ".data"
+# Relative, so it resolves against whatever host and port the app is served on.
+DEFAULT_SERVICE_URL = "/arcgis/rest/services/SampleMultispectral/ImageServer"
+
+
+def create_app(
+    *,
+    service_url: str = DEFAULT_SERVICE_URL,
+    basemap_key: str = DEFAULT_BASEMAP,
+    data_dir: Path | None = DEFAULT_DATA_DIR,
+) -> Dash:
+    """Build the Dash app; `data_dir=None` leaves out the embedded ImageServer."""
+    app = Dash(__name__, title="ArcGIS Image Service Explorer", assets_folder=str(HERE / "assets"))
+    if data_dir is not None:
+        mount_sample_server(app, data_dir)
+    app.layout = build_layout(service_url=service_url, basemap=basemap_key)
+    basemap.register(app)
+    return app
+
+
+def mount_sample_server(app: Dash, data_dir: Path) -> None:
+    """Serve the embedded ImageServer at /arcgis on the dashboard's own Flask server."""
+    from sampleserver.catalog import load_services
+    from sampleserver.sampledata import ensure_sample_data
+    from sampleserver.server import create_blueprint
+
+    services = load_services(ensure_sample_data(data_dir))
+    app.server.register_blueprint(create_blueprint(services), url_prefix="/arcgis")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default=env("IMAGESERVICE_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(env("IMAGESERVICE_PORT", "8050")))
+    parser.add_argument("--service-url", default=env("IMAGESERVICE_URL", DEFAULT_SERVICE_URL),
+                        help="ImageServer to open (default: the embedded sample service)")
+    parser.add_argument("--basemap", choices=sorted(BASEMAPS), default=env("IMAGESERVICE_BASEMAP", DEFAULT_BASEMAP))
+    parser.add_argument("--data-dir", type=Path, default=Path(env("IMAGESERVICE_DATA_DIR", str(DEFAULT_DATA_DIR))),
+                        help="where the embedded server keeps its sample data")
+    parser.add_argument("--no-embedded-server", action="store_true", help="do not serve the sample ImageServer")
+    parser.add_argument("--debug", action="store_true")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    app = create_app(
+        service_url=args.service_url,
+        basemap_key=args.basemap,
+        data_dir=None if args.no_embedded_server else args.data_dir,
+    )
+    print(f"Dashboard: http://{args.host}:{args.port}/", flush=True)
+    app.run(host=args.host, port=args.port, debug=args.debug)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what the project needs, idempotently and quickly when everything is already there.
+#   scripts/setup.sh          the Python environment for running the dashboard
+#   scripts/setup.sh test     plus the test extras and Debian's Chromium + chromedriver
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want=${1:-run}
+python=${PYTHON:-python3}
+
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "Python 3.11 or newer is needed (found: $("$python" --version 2>&1))." >&2
+    exit 1
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    echo "Creating the virtual environment in .venv ..."
+    "$python" -m venv .venv
+fi
+
+extras=""
+[ "$want" = test ] && extras="[test]"
+stamp=".venv/.installed-${want}"
+digest=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
+    echo "Installing Python packages (pyproject.toml${extras}) ..."
+    .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
+    .venv/bin/python -m pip install --quiet -e ".${extras}"
+    echo "$digest" > "$stamp"
+fi
+
+if [ "$want" = test ] && ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }; then
+    echo "Installing Chromium and chromedriver (Debian packages) for the browser tests ..."
+    sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
