@@ -36,3 +36,18 @@ if [ "$want" = test ] && ! { command -v chromium >/dev/null && command -v chrome
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
+
+# Unchanged JavaScript peers (esri-leaflet + Leaflet) that the tests and benchmarks drive in Chromium.
+if [ "$want" = test ]; then
+    js_stamp=tests/js/node_modules/.installed
+    js_digest=$(sha256sum tests/js/package-lock.json | cut -d' ' -f1)
+    if [ "$(cat "$js_stamp" 2>/dev/null)" != "$js_digest" ]; then
+        if ! command -v npm >/dev/null; then
+            echo "npm (Node.js) is needed for the esri-leaflet peer tests." >&2
+            exit 1
+        fi
+        echo "Installing esri-leaflet and Leaflet for the peer tests (npm ci) ..."
+        npm ci --prefix tests/js --no-audit --no-fund --loglevel=error >/dev/null
+        echo "$js_digest" > "$js_stamp"
+    fi
+fi
