@@ -1,0 +1,37 @@
+"""ArcGIS Image Services from Python: esri-leaflet's ImageMapLayer without a browser (no Dash here).
+
+The public names are re-exported lazily (PEP 562), so importing one submodule, e.g.
+`imageservice.params` in a Dash callback, does not pull in requests or pandas.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "ImageMapLayer": "imageservice.layer",
+    "LayerParams": "imageservice.params",
+    "View": "imageservice.urls",
+    "ImageServiceClient": "imageservice.client",
+    "ServiceInfo": "imageservice.metadata",
+    "ImageServiceError": "imageservice.errors",
+    "ParameterError": "imageservice.errors",
+    "ArcGISError": "imageservice.errors",
+    "AuthenticationRequired": "imageservice.errors",
+    "ServiceUnreachable": "imageservice.errors",
+    "ServiceTimeout": "imageservice.errors",
+    "InvalidResponse": "imageservice.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'imageservice' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

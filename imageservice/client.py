@@ -1,0 +1,252 @@
+"""HTTP client for one ArcGIS ImageServer: esri-leaflet's Service (token, proxy, events, auth queue).
+
+Requests are built by `urls.prepare` (one serializer for everything); this module only sends
+them and turns answers into dicts, bytes or exceptions. Transport failures are mapped inside
+the transport `except`; everything the server said is judged afterwards, outside it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import requests
+
+from imageservice import urls
+from imageservice.errors import (
+    ArcGISError,
+    AuthenticationRequired,
+    ImageServiceError,
+    InvalidResponse,
+    ServiceTimeout,
+    ServiceUnreachable,
+)
+from imageservice.params import normalize_url
+
+EventHandler = Callable[[dict], None]
+AUTH_CODES = (498, 499)
+IMAGE_MAGIC = (
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff",  # JPEG
+    b"II*\x00",  # TIFF, little-endian
+    b"MM\x00*",  # TIFF, big-endian
+    b"II+\x00",  # BigTIFF
+    b"MM\x00+",
+    b"GIF87a",
+    b"GIF89a",
+    b"BM",
+)
+# Raw pixel formats have no magic number: only an error body can be told apart from them.
+RAW_FORMATS = ("bip", "bsq", "lerc")
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One service request, kept so it can be replayed after authenticate()."""
+
+    path: str
+    params: Mapping[str, Any]
+    method: str  # esri-leaflet's event method: "get" for metadata, "request" for the rest
+    parse: Callable[[requests.Response, str], Any]
+
+
+class ImageServiceClient:
+    """A requests.Session bound to one ImageServer root, with token, proxy and timeout."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        proxy: str | None = None,
+        timeout: float = 30.0,
+        session: requests.Session | None = None,
+        request_params: Mapping[str, str] | None = None,
+        on_event: EventHandler | None = None,
+    ) -> None:
+        """`url` may carry a query string (?foo=bar): it rides along on every request, like
+        esri-leaflet's requestParams. A token found there becomes the client's token, so that
+        authenticate() can replace it."""
+        self.base_url, url_params = normalize_url(url)
+        self.request_params = {**url_params, **(request_params or {})}
+        url_token = self.request_params.pop("token", None)
+        self.token = token or url_token
+        self.proxy = proxy
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self.on_event = on_event
+        self._pending: list[_Call] = []
+
+    # --- public operations --------------------------------------------------------------------
+
+    def request(self, path: str, params: Mapping[str, Any]) -> dict:
+        """Any JSON operation or resource under the service root (e.g. "computeHistograms")."""
+        return self._run(_Call(path, params, "request", _parse_json))
+
+    def metadata(self) -> dict:
+        """The service root JSON (GET <base_url>?f=json)."""
+        return self._run(_Call("", {}, "get", _parse_json))
+
+    def identify(self, params: Mapping[str, Any]) -> dict:
+        return self.request("identify", params)
+
+    def query(self, params: Mapping[str, Any]) -> dict:
+        return self.request("query", params)
+
+    def export_image(self, params: Mapping[str, Any]) -> dict | bytes:
+        """f=json (the default) gives the JSON with `href`; f=image gives the image bytes,
+        checked by their magic number because servers send error JSON with image types."""
+        if str(params.get("f", "json")) != "image":
+            return self.request("exportImage", params)
+        raw = str(params.get("format", "")).lower() in RAW_FORMATS
+        return self._run(_Call("exportImage", params, "request", _image_parser(raw)))
+
+    def authenticate(self, token: str) -> list:
+        """Use `token` from now on and replay the requests that failed with 498/499, in order.
+
+        Returns one entry per replayed request: its result, or the ImageServiceError it raised.
+        A replay that fails with 498/499 again stays pending for the next authenticate().
+        """
+        self.token = token
+        pending, self._pending = self._pending, []
+        results: list = []
+        for call in pending:
+            try:
+                results.append(self._run(call))
+            except ImageServiceError as error:
+                results.append(error)
+        return results
+
+    # --- machinery ----------------------------------------------------------------------------
+
+    def _run(self, call: _Call) -> Any:
+        """Send one call with esri-leaflet's events around it."""
+        url = self.base_url + call.path
+        prepared = urls.prepare(
+            self.base_url,
+            call.path,
+            call.params,
+            token=self.token,
+            proxy=self.proxy,
+            request_params=self.request_params,
+        )
+        event = {"url": url, "params": _sent_params(prepared), "method": call.method}
+        self._emit("requeststart", event)
+        try:
+            result = call.parse(self._send(prepared), url)
+        except ImageServiceError as error:
+            self._failed(call, event, error)
+            raise
+        self._emit("requestsuccess", {**event, "response": result})
+        self._emit("requestend", event)
+        return result
+
+    def _send(self, prepared: urls.PreparedRequest) -> requests.Response:
+        """The transport alone: only connection problems are handled here."""
+        host = urlsplit(prepared.url).netloc
+        try:
+            return self.session.request(prepared.method, prepared.url, data=prepared.data, timeout=self.timeout)
+        except requests.Timeout as error:
+            raise ServiceTimeout(f"{host} did not answer within {self.timeout:g} s") from error
+        except requests.RequestException as error:
+            raise ServiceUnreachable(f"Could not connect to {host}: {_root_cause(error)}") from error
+
+    def _failed(self, call: _Call, event: dict, error: ImageServiceError) -> None:
+        """esri-leaflet's order: authenticationrequired, requesterror, requestend."""
+        if isinstance(error, AuthenticationRequired):
+            # The replay must use the new token, not one that was baked into the params.
+            self._pending.append(_Call(call.path, _without_token(call.params), call.method, call.parse))
+            self._emit("authenticationrequired", {**event, "authenticate": self.authenticate})
+        code = error.code if isinstance(error, ArcGISError) else 500
+        message = error.message if isinstance(error, ArcGISError) else str(error)
+        self._emit("requesterror", {**event, "code": code, "message": message})
+        self._emit("requestend", event)
+
+    def _emit(self, event_type: str, payload: dict) -> None:
+        if self.on_event is not None:
+            self.on_event({"type": event_type, **payload})
+
+
+# --- response parsing (outside any transport except) ------------------------------------------
+
+
+def _parse_json(response: requests.Response, url: str) -> dict:
+    body = _load_json(response.content)
+    _raise_for_error(body, response, url)
+    if not isinstance(body, dict):
+        kind = "not JSON" if body is None else f"JSON {type(body).__name__}, not an object"
+        raise InvalidResponse(f"{url} is not an ArcGIS ImageServer: the response is {kind} ({_describe(response)})")
+    return body
+
+
+def _image_parser(raw: bool) -> Callable[[requests.Response, str], bytes]:
+    def parse(response: requests.Response, url: str) -> bytes:
+        content = response.content
+        if response.status_code < 400 and content.startswith(IMAGE_MAGIC):
+            return content
+        body = _load_json(content)
+        _raise_for_error(body, response, url)
+        if body is not None:
+            raise InvalidResponse(f"{url} answered f=image with JSON instead of an image: {content[:200]!r}")
+        if raw:
+            return content
+        raise InvalidResponse(
+            f"{url} answered with neither an image (PNG, JPEG, TIFF, GIF, BMP) nor JSON ({_describe(response)})"
+        )
+
+    return parse
+
+
+def _raise_for_error(body: Any, response: requests.Response, url: str) -> None:
+    """An ArcGIS error envelope (whatever the HTTP status) or an HTTP error status (498/499 as
+    a status alone still means "authenticate")."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        code = int(error.get("code") or response.status_code)
+        details = error.get("details") or []
+        details = [details] if isinstance(details, str) else [str(d) for d in details]
+        kind = AuthenticationRequired if code in AUTH_CODES else ArcGISError
+        raise kind(code, str(error.get("message") or "Unknown error"), details, url)
+    if response.status_code in AUTH_CODES:
+        raise AuthenticationRequired(response.status_code, response.reason or "Authentication required", [], url)
+    if response.status_code >= 400:
+        raise InvalidResponse(f"{url} answered HTTP {response.status_code} {response.reason} ({_describe(response)})")
+
+
+def _load_json(content: bytes) -> Any:
+    """The decoded JSON, or None when the bytes are not JSON (the content type is not trusted)."""
+    try:
+        return json.loads(content)
+    except ValueError:
+        return None
+
+
+def _describe(response: requests.Response) -> str:
+    content_type = response.headers.get("Content-Type") or "no content type"
+    return f"{content_type}, starting {response.content[:60]!r}"
+
+
+def _root_cause(error: BaseException) -> str:
+    """The innermost reason ("[Errno 111] Connection refused"), not urllib3's wrapper text."""
+    while True:
+        reason = getattr(error, "reason", None)
+        inner = reason if isinstance(reason, BaseException) else error.__cause__ or error.__context__
+        if inner is None and error.args and isinstance(error.args[0], BaseException):
+            inner = error.args[0]
+        if inner is None:
+            return str(error)
+        error = inner
+
+
+def _sent_params(prepared: urls.PreparedRequest) -> dict[str, str]:
+    """The parameters as they went out (token, request params and f included)."""
+    if prepared.data is not None:
+        return dict(prepared.data)
+    return dict(parse_qsl(prepared.url.rsplit("?", 1)[1], keep_blank_values=True))
+
+
+def _without_token(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in params.items() if key != "token"}

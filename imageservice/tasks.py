@@ -1,0 +1,158 @@
+"""Chainable one-request tasks bound to a client, in esri-leaflet's Task style.
+
+A task only collects options; the parameters are always built by `urls` and sent by the client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas
+
+from imageservice import tables, urls
+from imageservice.errors import InvalidResponse, ParameterError
+from imageservice.params import LayerParams, to_epoch_ms
+
+if TYPE_CHECKING:
+    from imageservice.client import ImageServiceClient
+
+BBox = urls.View | Sequence[float]
+
+
+class Query:
+    """A catalog (footprint) query: `layer.query().within(view).limit(10).run_frame()`."""
+
+    def __init__(self, client: ImageServiceClient, params: LayerParams) -> None:
+        self._client = client
+        self._params = params
+        self._options: dict[str, Any] = {}
+        self._order_by: list[tuple[str, str]] = []
+
+    def where(self, sql: str) -> Query:
+        self._options["where"] = sql
+        return self
+
+    def within(self, bbox: BBox) -> Query:
+        """Footprints inside the box. Like esri-leaflet this sends esriSpatialRelContains: the
+        relation reads "query geometry contains feature"."""
+        return self._spatial(bbox, "esriSpatialRelContains")
+
+    def intersects(self, geometry: BBox | Mapping[str, Any]) -> Query:
+        return self._spatial(geometry, "esriSpatialRelIntersects")
+
+    def _spatial(self, geometry: Any, relation: str) -> Query:
+        self._options.update(geometry=geometry, spatial_rel=relation)
+        return self
+
+    def between(self, start: Any, end: Any) -> Query:
+        """Items whose time overlaps start..end (datetimes, naive = UTC, or epoch ms)."""
+        self._options["time"] = (to_epoch_ms(start, "start"), to_epoch_ms(end, "end"))
+        return self
+
+    def fields(self, fields: str | Sequence[str]) -> Query:
+        self._options["out_fields"] = fields
+        return self
+
+    def limit(self, count: int) -> Query:
+        self._options["limit"] = count
+        return self
+
+    def offset(self, count: int) -> Query:
+        self._options["offset"] = count
+        return self
+
+    def order_by(self, field: str, order: str = "ASC") -> Query:
+        """Adds a sort key; calls accumulate, as in esri-leaflet."""
+        if order.upper() not in ("ASC", "DESC"):
+            raise ParameterError(f"order must be ASC or DESC; got {order!r}")
+        self._order_by.append((field, order.upper()))
+        return self
+
+    def return_geometry(self, flag: bool = True) -> Query:
+        self._options["return_geometry"] = flag
+        return self
+
+    def to_params(self, **extra: Any) -> dict[str, str]:
+        """The query parameters this task sends (without f, which the client adds)."""
+        order_by = self._order_by or None
+        return urls.query_params(self._params, **self._options, order_by=order_by, **extra)
+
+    def run(self) -> dict:
+        """The raw FeatureSet JSON."""
+        return self._client.query(self.to_params())
+
+    def run_geojson(self) -> dict:
+        return tables.featureset_to_geojson(self.run())
+
+    def run_frame(self) -> pandas.DataFrame:
+        return tables.featureset_to_frame(self.run())
+
+    def count(self) -> int:
+        """The number of matching catalog items (returnCountOnly)."""
+        return _field(self._client.query(self.to_params(count_only=True)), "count")
+
+    def ids(self) -> list[int]:
+        """The object ids of the matching catalog items (returnIdsOnly)."""
+        return _field(self._client.query(self.to_params(ids_only=True)), "objectIds")
+
+
+class IdentifyImage:
+    """Pixel values at a point: `layer.identify().at(lat, lng).return_catalog_items(True).run()`.
+
+    Built from a layer it forwards the layer's mosaic rule and time range but not its rendering
+    rule (raw values), like esri-leaflet's popup; set_rendering_rule opts in.
+    """
+
+    def __init__(self, client: ImageServiceClient, params: LayerParams) -> None:
+        self._client = client
+        self._params = params
+        self._latlng: tuple[float, float] | None = None
+        self._options: dict[str, Any] = {}
+
+    def at(self, lat: float, lng: float) -> IdentifyImage:
+        self._latlng = (lat, lng)
+        return self
+
+    def set_mosaic_rule(self, rule: Mapping[str, Any] | str | None) -> IdentifyImage:
+        self._params = self._params.replace(mosaic_rule=rule)
+        return self
+
+    def set_rendering_rule(self, rule: Mapping[str, Any] | str | None) -> IdentifyImage:
+        self._params = self._params.replace(rendering_rule=rule)
+        self._options["apply_rendering_rule"] = True
+        return self
+
+    def set_pixel_size(self, size: float | Sequence[float] | str) -> IdentifyImage:
+        """The resolution to identify at: (x, y), "x,y" or one number."""
+        self._options["pixel_size"] = size
+        return self
+
+    def return_catalog_items(self, flag: bool = True) -> IdentifyImage:
+        self._options["return_catalog_items"] = flag
+        return self
+
+    def return_geometry(self, flag: bool = True) -> IdentifyImage:
+        self._options["return_geometry"] = flag
+        return self
+
+    def between(self, start: Any, end: Any) -> IdentifyImage:
+        self._params = self._params.replace(time_from=start, time_to=end)
+        self._options["with_time"] = True
+        return self
+
+    def to_params(self) -> dict[str, str]:
+        """The identify parameters this task sends (without f, which the client adds)."""
+        if self._latlng is None:
+            raise ParameterError("identify needs a location: call at(lat, lng) before run()")
+        return urls.identify_params(self._params, *self._latlng, **self._options)
+
+    def run(self) -> dict:
+        """The raw identify JSON."""
+        return self._client.identify(self.to_params())
+
+
+def _field(response: dict, key: str) -> Any:
+    if key not in response:
+        raise InvalidResponse(f"query response has no {key!r}: {str(response)[:200]}")
+    return response[key]
