@@ -171,11 +171,14 @@ def export_params(params: LayerParams, view: View) -> dict[str, str]:
     normalises the envelope).
     """
     xmin, ymin, xmax, ymax = view_bbox(view)
-    sr = CRS_CODES[view.crs]
+    return _export_query(params, [xmin, ymax, xmax, ymin], [view.width, _world_height(view)], CRS_CODES[view.crs])
+
+
+def _export_query(params: LayerParams, bbox: Any, size: Any, sr: int) -> dict[str, str]:
     built = serialize_params(
         {
-            "bbox": [xmin, ymax, xmax, ymin],
-            "size": [view.width, _world_height(view)],
+            "bbox": bbox,
+            "size": size,
             "format": params.format,
             "transparent": params.transparent,
             "bboxSR": sr,
@@ -197,6 +200,20 @@ def export_params(params: LayerParams, view: View) -> dict[str, str]:
     query.pop("f", None)
     query["f"] = params.f
     return query
+
+
+def export_url_template(params: LayerParams, crs: str = "EPSG:3857") -> str:
+    """The exportImage URL with `{bbox}` and `{size}` left for the browser to fill in.
+
+    The server renders everything that depends on the layer's options once; pan and zoom then
+    only substitute the view (URL-encoded "xmin,ymax,xmax,ymin" and "width,height"), with no
+    round trip. The f value is the layer's: for f=json the browser fetches this URL, then the href.
+    """
+    if crs not in CRS_CODES:
+        raise ParameterError(f"crs must be one of {', '.join(CRS_CODES)}; got {crs!r}")
+    query = _export_query(params, "__bbox__", "__size__", CRS_CODES[crs])
+    url = f"{params.url}exportImage?{encode_query(query, xhr=False)}"
+    return _with_proxy(params.proxy, url).replace("__bbox__", "{bbox}").replace("__size__", "{size}")
 
 
 def export_image_url(params: LayerParams, view: View) -> str:

@@ -7,9 +7,11 @@ Web Mercator has several ids in the wild (3857, 102100, 102113, 900913); all are
 from __future__ import annotations
 
 import json
+import math
 from functools import lru_cache
 from typing import Any
 
+from rasterio._err import CPLE_BaseError  # GDAL's error base; rasterio.errors does not export it
 from rasterio.crs import CRS
 from rasterio.errors import CRSError
 from rasterio.warp import transform as transform_xy
@@ -68,8 +70,24 @@ def esri_sr(crs: CRS) -> dict:
 
 
 def transform_points(src: CRS, dst: CRS, xs: list[float], ys: list[float]) -> tuple[list[float], list[float]]:
-    """Reproject coordinates; a no-op when the CRSs are the same."""
+    """Reproject coordinates; a no-op when the CRSs are the same.
+
+    A point outside the target's domain comes back as (inf, inf). GDAL fails the whole batch for
+    one such point, so a failed batch is redone point by point.
+    """
     if src == dst:
         return list(xs), list(ys)
-    out_x, out_y = transform_xy(src, dst, xs, ys)
-    return list(out_x), list(out_y)
+    try:
+        out_x, out_y = transform_xy(src, dst, xs, ys)
+        return list(out_x), list(out_y)
+    except CPLE_BaseError:
+        pairs = [_transform_one(src, dst, x, y) for x, y in zip(xs, ys)]
+        return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def _transform_one(src: CRS, dst: CRS, x: float, y: float) -> tuple[float, float]:
+    try:
+        (px,), (py,) = transform_xy(src, dst, [x], [y])
+        return px, py
+    except CPLE_BaseError:
+        return math.inf, math.inf

@@ -368,3 +368,19 @@ def test_prepare_max_url_length_counts_encoded_characters() -> None:
     assert request.data is not None and request.data["renderingRule"].startswith('{"rasterFunction":"Stretch"')
     small = prepare(ROOT, "exportImage", {"renderingRule": {"rasterFunction": "None"}}, max_url_length=1000)
     assert (small.method, unquote(small.url)) == ("GET", ROOT + 'exportImage?renderingRule={"rasterFunction":"None"}&f=json')
+
+
+def test_url_template_filled_in_like_the_browser_equals_the_export_url():
+    from urllib.parse import quote
+
+    from imageservice.urls import export_image_url, export_url_template, export_params
+
+    params = LayerParams(url="https://h/arcgis/rest/services/X/ImageServer", band_ids=[3, 0, 1], token="t",
+                         proxy="https://p/proxy", rendering_rule={"rasterFunction": "NDVI"})
+    view = view_from_center_zoom(37.75, -122.45, 12, 500, 500)
+    query = export_params(params, view)
+    filled = (export_url_template(params)
+              .replace("{bbox}", quote(query["bbox"], safe=""))
+              .replace("{size}", quote(query["size"], safe="")))
+    assert filled == export_image_url(params, view).replace("f=image", "f=" + params.f)
+    assert "{bbox}" in export_url_template(params, "EPSG:4326") and "bboxSR=4326" in export_url_template(params, "EPSG:4326")
