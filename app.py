@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dash import Dash
 
-from callbacks import basemap
+from callbacks import basemap, service
 from components.basemaps import BASEMAPS, DEFAULT_BASEMAP
 from components.layout import build_layout
 
@@ -34,16 +34,23 @@ def create_app(
         mount_sample_server(app, data_dir)
     app.layout = build_layout(service_url=service_url, basemap=basemap_key)
     basemap.register(app)
+    service.register(app)
     return app
 
 
 def mount_sample_server(app: Dash, data_dir: Path) -> None:
-    """Serve the embedded ImageServer at /arcgis on the dashboard's own Flask server."""
+    """Serve the embedded ImageServer at /arcgis on the dashboard's own Flask server.
+
+    A data folder that already holds services (the user's own GeoTIFFs, or sample data made
+    earlier) is served as it is; an empty one gets the generated sample data.
+    """
     from sampleserver.catalog import load_services
     from sampleserver.sampledata import ensure_sample_data
     from sampleserver.server import create_blueprint
 
-    services = load_services(ensure_sample_data(data_dir))
+    services = load_services(data_dir) if data_dir.is_dir() else {}
+    if not services:
+        services = load_services(ensure_sample_data(data_dir))
     app.server.register_blueprint(create_blueprint(services), url_prefix="/arcgis")
 
 
@@ -56,7 +63,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="ImageServer to open (default: the embedded sample service)")
     parser.add_argument("--basemap", choices=sorted(BASEMAPS), default=env("IMAGESERVICE_BASEMAP", DEFAULT_BASEMAP))
     parser.add_argument("--data-dir", type=Path, default=Path(env("IMAGESERVICE_DATA_DIR", str(DEFAULT_DATA_DIR))),
-                        help="where the embedded server keeps its sample data")
+                        help="the embedded server's data: a folder of services (GeoTIFFs); sample data is generated into an empty one")
     parser.add_argument("--no-embedded-server", action="store_true", help="do not serve the sample ImageServer")
     parser.add_argument("--debug", action="store_true")
     return parser.parse_args(argv)

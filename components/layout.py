@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from . import ids
 from .basemaps import basemap_layers, basemap_options
+from .imagemaplayer import ImageMapLayer
 
 
 def build_layout(*, service_url: str, basemap: str) -> html.Div:
@@ -21,7 +22,7 @@ def build_layout(*, service_url: str, basemap: str) -> html.Div:
                     dcc.Input(
                         id=ids.SERVICE_URL,
                         className="service-url",
-                        type="url",
+                        type="text",
                         value=service_url,
                         debounce=True,
                         placeholder="https://host/arcgis/rest/services/Name/ImageServer",
@@ -42,7 +43,10 @@ def build_layout(*, service_url: str, basemap: str) -> html.Div:
                 className="map",
                 center=[38.55, -121.75],
                 zoom=10,
-                children=[dl.LayerGroup(id=ids.BASEMAP, children=basemap_layers(basemap))],
+                children=[
+                    dl.LayerGroup(id=ids.BASEMAP, children=basemap_layers(basemap)),
+                    ImageMapLayer(None, aio_id=ids.MAIN_LAYER),
+                ],
             ),
         ],
     )

@@ -38,10 +38,10 @@ class UnableToComplete(ArcGISError):
 
 
 class NotFound(ArcGISError):
-    """Unknown service or operation."""
+    """Unknown service, operation or resource (404), with a detail naming what was asked for."""
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(404, "Service not found." if "ervice" in detail else "Not found.", [detail])
+    def __init__(self, message: str, detail: str | None = None) -> None:
+        super().__init__(404, message, [detail] if detail else [])
 
 
 class TokenRequired(ArcGISError):

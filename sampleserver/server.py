@@ -130,7 +130,7 @@ def create_blueprint(services: Mapping[str, Service] | Path, *, security: Securi
     def find_service(name: str) -> Service:
         service = by_name.get(name.lower())
         if service is None:
-            raise NotFound("Service not found.")
+            raise NotFound("Service not found.", f"There is no ImageServer named '{name}'.")
         return service
 
     @bp.after_request
@@ -180,7 +180,7 @@ def create_blueprint(services: Mapping[str, Service] | Path, *, security: Securi
             if security is not None:
                 security.check(request_token(args, request.headers))
             if len(parts) not in (2, 3) or parts[1].lower() != "imageserver":
-                raise NotFound("Service not found.")
+                raise NotFound("Service not found.", f"'{'/'.join(parts)}' is not an ImageServer.")
             return service_operation(find_service(parts[0]), operation, args)
 
         return handle(args, run, failure)
@@ -227,7 +227,7 @@ def create_blueprint(services: Mapping[str, Service] | Path, *, security: Securi
         }
         handler = handlers.get(operation)
         if handler is None:
-            raise NotFound("Operation not supported.")
+            raise NotFound("Operation not supported.", f"The ImageServer has no operation '{operation}'.")
         response_format(args, JSON_FORMATS)
         return payload_response(handler(), args, title)
 

@@ -212,7 +212,7 @@ def test_unknown_resources_are_arcgis_errors(server_url, path):
 
 def test_unknown_operation(server_url):
     answer = get_json(url(server_url, MS, "download"))
-    assert error_of(answer) == (404, "Not found.", ["Operation not supported."])
+    assert error_of(answer) == (404, "Operation not supported.", ["The ImageServer has no operation 'download'."])
 
 
 def test_service_and_operation_names_are_case_insensitive(server_url):

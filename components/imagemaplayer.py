@@ -1,0 +1,167 @@
+"""ImageMapLayer: esri-leaflet's L.esri.imageMapLayer as a reusable Dash component (All-in-One).
+
+Put it inside any dash-leaflet Map:
+
+    dl.Map(children=[ImageMapLayer("https://host/arcgis/rest/services/X/ImageServer", aio_id="x",
+                                   band_ids=[3, 2, 1], opacity=0.8)])
+
+Its options live in `ImageMapLayer.ids.params(aio_id)` (a dcc.Store holding LayerParams as JSON);
+any callback that writes that store redraws the layer (see `edit`). The server turns the params
+into an exportImage URL template once; the browser (assets/imagemaplayer.js) fills in the view on
+every pan and zoom and swaps a double buffer, so moving the map needs no round trip.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import dash_leaflet as dl
+from dash import MATCH, ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc
+
+from imageservice.errors import ParameterError
+from imageservice.layer import ImageMapLayer as Layer
+from imageservice.params import LayerParams
+from imageservice.urls import export_url_template
+
+# A transparent 1x1 GIF: the buffers need an image to be added to the map before the first view.
+BLANK = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
+NOWHERE = [[0, 0], [1e-9, 1e-9]]
+FRONT_Z, BACK_Z = 200, 100
+
+
+def _id(subcomponent: str, aio_id: Any) -> dict:
+    return {"component": "ImageMapLayer", "subcomponent": subcomponent, "aio_id": aio_id}
+
+
+class _Ids:
+    """Pattern-matching ids of one layer's parts; pass MATCH or ALL as aio_id in callbacks."""
+
+    @staticmethod
+    def params(aio_id: Any) -> dict:
+        """dcc.Store: the layer's LayerParams as JSON. Write it to change the layer."""
+        return _id("params", aio_id)
+
+    @staticmethod
+    def template(aio_id: Any) -> dict:
+        """dcc.Store: the exportImage URL template and display options, derived from params."""
+        return _id("template", aio_id)
+
+    @staticmethod
+    def view(aio_id: Any) -> dict:
+        """dcc.Store: the map view the layer last drew for ({bbox, size, bounds, zoom, width, height})."""
+        return _id("view", aio_id)
+
+    @staticmethod
+    def state(aio_id: Any) -> dict:
+        """dcc.Store: {loading, url, error, counts} — the loading indicator and the last error."""
+        return _id("state", aio_id)
+
+    @staticmethod
+    def events(aio_id: Any) -> dict:
+        """dcc.Store: the last events (loading, load, error, request*) as [{type, time, ...}]."""
+        return _id("events", aio_id)
+
+    @staticmethod
+    def overlay(buffer: str, aio_id: Any) -> dict:
+        return _id(buffer, aio_id)
+
+
+def template_for(params: dict | None, display: dict) -> dict:
+    """What the browser needs to draw a layer: the URL template, f, opacity, z-index, zoom range.
+
+    `display` holds the component options that are not request parameters (crs, zoom range,
+    z_index). No params (no service yet) draws nothing; invalid parameters draw nothing and carry
+    the message in `error`.
+    """
+    nothing = {**display, "url": None, "error": None, "f": "image", "opacity": 0,
+               "zIndex": display.get("z_index") or BACK_Z, "token": None, "proxy": None}
+    if params is None:
+        return nothing
+    try:
+        layer_params = LayerParams.from_dict(params)
+    except (ParameterError, ValueError, TypeError) as exc:
+        return {**nothing, "error": str(exc)}
+    z_index = display.get("z_index") or (FRONT_Z if layer_params.position == "front" else BACK_Z)
+    return {
+        **display,
+        "url": export_url_template(layer_params, display["crs"]),
+        "error": None,
+        "f": layer_params.f,
+        "opacity": layer_params.opacity,
+        "zIndex": z_index,
+        "token": layer_params.token,
+        "proxy": layer_params.proxy,
+    }
+
+
+def edit(params: dict) -> Layer:
+    """The seed's setters on a params store value, for callbacks:
+
+        return edit(data).set_band_ids("3,0,1").params.to_dict()
+    """
+    return Layer(**params)
+
+
+class ImageMapLayer(dl.LayerGroup):
+    """An ArcGIS ImageServer drawn with exportImage for the current view of the enclosing Map."""
+
+    ids = _Ids
+
+    def __init__(
+        self,
+        url: str | None,
+        aio_id: Any = None,
+        *,
+        crs: str = "EPSG:3857",
+        min_zoom: float | None = None,
+        max_zoom: float | None = None,
+        z_index: int | None = None,
+        pane: str | None = None,
+        **options: Any,
+    ) -> None:
+        """`options` are the seed's options with Python names (band_ids, no_data, rendering_rule,
+        mosaic_rule, opacity, position, f, format, token, proxy, time_from, time_to, ...).
+        `crs` must match the Map's crs ("EPSG:3857" default, or "EPSG:4326"). With `url=None`
+        the layer draws nothing until a callback writes its params store."""
+        aio_id = aio_id if aio_id is not None else str(uuid.uuid4())
+        params = LayerParams.from_dict({"url": url, **options}).to_dict() if url else None
+        display = {"crs": crs, "minZoom": min_zoom, "maxZoom": max_zoom, "z_index": z_index}
+        cross_origin = "anonymous" if params is None or params["use_cors"] else None
+        overlay_options = {"url": BLANK, "bounds": NOWHERE, "opacity": 0, "crossOrigin": cross_origin}
+        if pane:
+            overlay_options["pane"] = pane
+        handlers = {"load": {"variable": "imageMapLayer.loaded"}, "error": {"variable": "imageMapLayer.failed"}}
+        super().__init__(
+            id=_id("group", aio_id),
+            children=[
+                dl.ImageOverlay(id=_id("a", aio_id), **overlay_options,
+                                eventHandlers={**handlers, "add": {"variable": "imageMapLayer.attach"}}),
+                dl.ImageOverlay(id=_id("b", aio_id), **overlay_options, eventHandlers=handlers),
+                dcc.Store(id=_id("params", aio_id), data=params),
+                dcc.Store(id=_id("display", aio_id), data=display),
+                dcc.Store(id=_id("template", aio_id), data=template_for(params, display)),
+                dcc.Store(id=_id("view", aio_id)),
+                dcc.Store(id=_id("state", aio_id), data={"loading": False, "url": None, "error": None}),
+                dcc.Store(id=_id("events", aio_id), data=[]),
+            ],
+        )
+
+
+callback(
+    Output(_id("template", MATCH), "data"),
+    Input(_id("params", MATCH), "data"),
+    State(_id("display", MATCH), "data"),
+    prevent_initial_call=True,
+)(template_for)
+
+clientside_callback(
+    ClientsideFunction(namespace="imageMapLayer", function_name="request"),
+    Output(_id("a", MATCH), "opacity"),
+    Output(_id("b", MATCH), "opacity"),
+    Output(_id("a", MATCH), "zIndex"),
+    Output(_id("b", MATCH), "zIndex"),
+    Input(_id("view", MATCH), "data"),
+    Input(_id("template", MATCH), "data"),
+    State(_id("view", MATCH), "id"),
+)

@@ -1,0 +1,58 @@
+"""The dashboard on the embedded sample service, in real headless Chromium."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+import app as dashboard
+from components import ids
+from server_fixtures import sample_root  # noqa: F401  (pytest fixture)
+
+pytestmark = pytest.mark.browser
+
+
+def overlay_images(dash_duo) -> list[dict]:
+    return dash_duo.driver.execute_script(
+        "return [...document.querySelectorAll('.leaflet-image-layer')].map("
+        "i => ({src: i.src, opacity: i.style.opacity, loaded: i.complete && i.naturalWidth > 1,"
+        " width: i.naturalWidth, height: i.naturalHeight}))"
+    )
+
+
+def shown_image(dash_duo) -> dict | None:
+    visible = [i for i in overlay_images(dash_duo) if i["opacity"] not in ("0", "") and i["loaded"]]
+    return visible[0] if len(visible) == 1 else None
+
+
+def test_first_image_of_the_sample_service_loads(dash_duo, sample_root):
+    app = dashboard.create_app(data_dir=sample_root)
+    dash_duo.start_server(app)
+    dash_duo.wait_for_contains_text(f"#{ids.SERVICE_STATUS}", "SampleMultispectral: 6 bands", timeout=15)
+    dash_duo.wait_for_element(".leaflet-image-layer")
+    dash_duo._wait_for(lambda _: shown_image(dash_duo) is not None, timeout=15, msg="no image shown")
+    image = shown_image(dash_duo)
+    query = parse_qs(urlparse(image["src"]).query)
+    width, height = (int(v) for v in query["size"][0].split(","))
+    assert (image["width"], image["height"]) == (width, height)
+    map_size = dash_duo.driver.execute_script(
+        "const r = document.querySelector('.leaflet-container').getBoundingClientRect(); return [r.width, r.height]")
+    assert (width, height) == tuple(round(v) for v in map_size)
+    assert query["bboxSR"] == ["3857"] and query["f"] == ["image"]
+    assert query["renderingRule"] == ['{"rasterFunction":"Natural Color"}']
+    assert dash_duo.get_logs() == []
+
+
+def test_a_bad_service_url_says_so_and_the_app_keeps_working(dash_duo, sample_root):
+    app = dashboard.create_app(data_dir=sample_root)
+    dash_duo.start_server(app)
+    dash_duo.wait_for_contains_text(f"#{ids.SERVICE_STATUS}", "SampleMultispectral", timeout=15)
+    box = dash_duo.find_element(f"#{ids.SERVICE_URL}")
+    box.clear()
+    box.send_keys("/arcgis/rest/services/NoSuchService/ImageServer\n")
+    dash_duo.wait_for_contains_text(f"#{ids.SERVICE_STATUS}", "Could not open the service", timeout=15)
+    assert "NoSuchService" in dash_duo.find_element(f"#{ids.SERVICE_STATUS}").text
+    box.clear()
+    box.send_keys("/arcgis/rest/services/SampleElevation/ImageServer\n")
+    dash_duo.wait_for_contains_text(f"#{ids.SERVICE_STATUS}", "SampleElevation: 1 band", timeout=15)
