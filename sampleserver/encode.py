@@ -95,8 +95,9 @@ def to_pixel_type(data: np.ma.MaskedArray, pixel_type: str) -> np.ma.MaskedArray
     return np.ma.masked_array(converted, mask=mask)
 
 
-def encode(data: np.ma.MaskedArray, *, format: str, pixel_type: str | None, statistics: Sequence[Sequence[float]] | None,
-           grid: Grid, compression_quality: int | None = None, transparent: bool = True) -> tuple[bytes, str, str]:
+def encode(data: np.ma.MaskedArray, *, format: str, pixel_type: str | None,
+           statistics: Sequence[Sequence[float]] | None, grid: Grid, compression_quality: int | None = None,
+           transparent: bool = True) -> tuple[bytes, str, str]:
     """Encode processed pixels as `format`; returns (body, content type, file extension)."""
     data = np.ma.asarray(data)
     if pixel_type is not None:

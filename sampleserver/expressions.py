@@ -132,12 +132,16 @@ class Parser:
             raise syntax_error(f"unexpected '{self.current.text}'", self.current.position)
         return node
 
-    def expression(self) -> Node:
+    def deeper(self) -> None:
+        """Count a nesting level; a limit keeps hostile input from exhausting the stack."""
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise syntax_error("too deeply nested", self.current.position)
+
+    def expression(self) -> Node:
+        self.deeper()
         node = self.term()
-        while self.current.kind == "op" and self.current.text in "+-":
+        while self.current.kind == "op" and self.current.text in ("+", "-"):
             op = self.advance().text
             node = Binary(op, node, self.term())
         self.depth -= 1
@@ -151,10 +155,8 @@ class Parser:
         return node
 
     def unary(self) -> Node:
-        if self.current.kind == "op" and self.current.text in "+-":
-            self.depth += 1
-            if self.depth > MAX_DEPTH:
-                raise syntax_error("too deeply nested", self.current.position)
+        if self.current.kind == "op" and self.current.text in ("+", "-"):
+            self.deeper()
             op = self.advance().text
             operand = self.unary()
             self.depth -= 1

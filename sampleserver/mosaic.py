@@ -242,10 +242,12 @@ def read_mosaic(service: Service, items: Sequence[Item], grid: Grid, *, bands: S
     shape = (len(indexes), grid.height, grid.width)
     ordered = list(reversed(items)) if combine == "last" else list(items)
 
-    target = Target.of(grid, service.crs, with_coordinates=method == Resampling.nearest)
+    nearest = method == Resampling.nearest
+    target = Target.of(grid, service.crs, with_coordinates=nearest)
     result = np.full(shape, np.nan, work)
     total = np.zeros(shape, work) if combine in ("mean", "sum") else None
     count = np.zeros(shape, np.int32) if total is not None else None
+    missing = np.ones(shape[1:], bool)       # First/Last: pixels where some band has no value yet
     for item in ordered:
         region = item_region(item, grid, service.crs)
         if region is None:
@@ -253,7 +255,7 @@ def read_mosaic(service: Service, items: Sequence[Item], grid: Grid, *, bands: S
         rows, cols, inside = region
         parts = [(rows, cols)]
         if combine in ("first", "last"):
-            parts = needed_parts(rows, cols, np.isnan(result[:, rows, cols]).any(axis=0) & inside)
+            parts = needed_parts(rows, cols, missing[rows, cols] & inside)
         for rows, cols in parts:
             layer = read_item(item, target, rows, cols, indexes, method, work)
             if layer is None:
@@ -265,26 +267,28 @@ def read_mosaic(service: Service, items: Sequence[Item], grid: Grid, *, bands: S
                 count[:, rows, cols] += valid
             elif combine in ("first", "last"):
                 empty = np.isnan(part)
-                part[empty] = layer[empty]
+                np.copyto(part, layer, where=empty)
+                missing[rows, cols] = (empty & np.isnan(layer)).any(axis=0)
             else:
                 part[...] = (np.fmin if combine == "min" else np.fmax)(part, layer)
-        if combine in ("first", "last") and not np.isnan(result).any():
+        if combine in ("first", "last") and not missing.any():
             break
     if total is not None:
         with np.errstate(invalid="ignore", divide="ignore"):
             result = np.where(count > 0, total / count if combine == "mean" else total, np.nan).astype(work)
         return masked(result)
-    return masked(result, natural)
+    return masked(result, natural, rounded=not nearest)
 
 
-def masked(values: np.ndarray, dtype: np.dtype | None = None) -> np.ma.MaskedArray:
-    """NaN-marked pixels as a masked array (masked values set to 0), optionally cast to `dtype`."""
+def masked(values: np.ndarray, dtype: np.dtype | None = None, *, rounded: bool = False) -> np.ma.MaskedArray:
+    """NaN-marked pixels (changed in place) as a masked array with 0 under the mask, optionally cast
+    to `dtype`; `rounded` resampled values are rounded and clamped to an integer type's range first."""
     mask = np.isnan(values)
-    values = np.where(mask, 0, values)
-    if dtype is not None and dtype.kind in "iu":
+    values[mask] = 0
+    if rounded and dtype is not None and dtype.kind in "iu":
         info = np.iinfo(dtype)
-        values = np.clip(np.rint(values), info.min, info.max)
-    return np.ma.masked_array(values.astype(dtype or values.dtype), mask=mask)
+        np.clip(np.rint(values, out=values), info.min, info.max, out=values)
+    return np.ma.masked_array(values.astype(dtype or values.dtype, copy=False), mask=mask)
 
 
 def resampling_method(name: str) -> Resampling:

@@ -447,7 +447,10 @@ def gemi(nir: np.ndarray, red: np.ndarray) -> np.ndarray:
     return eta * (1 - 0.25 * eta) - (red - 0.125) / (1 - red)
 
 
-def arithmetic_plan(arguments: Arguments, count: int) -> tuple[list[int], Callable[[dict[int, np.ndarray]], np.ndarray]]:
+Formula = Callable[[dict[int, np.ndarray]], np.ndarray]
+
+
+def arithmetic_plan(arguments: Arguments, count: int) -> tuple[list[int], Formula]:
     """The 1-based bands a BandArithmetic call reads and the formula over them (band number -> values)."""
     method = arguments.integer("Method", 0)
     text = arguments.get("BandIndexes")
@@ -578,7 +581,8 @@ def colormap(arguments: Arguments, layer: Layer, context: Context) -> Layer:
 # -- Terrain: Hillshade, Slope, Aspect -----------------------------------------------------------
 
 
-def gradients(band: np.ma.MaskedArray, cell_size: tuple[float, float], z_factor: float) -> tuple[np.ndarray, np.ndarray]:
+def gradients(band: np.ma.MaskedArray, cell_size: tuple[float, float],
+              z_factor: float) -> tuple[np.ndarray, np.ndarray]:
     """dz/dx and dz/dy by Horn's 3x3 method (x east, y down the rows), elevation scaled by z_factor;
     NoData neighbours and cells beyond the edge take the centre cell's value."""
     z = np.where(np.ma.getmaskarray(band), np.nan, as_float(band)) * z_factor

@@ -101,7 +101,8 @@ def test_png32_is_rgba_with_masked_pixels_transparent():
     data = rgb_pixels()
     body, content_type, extension = draw(data, "png32")
     image = decode(body)
-    assert (content_type, extension, image.format, image.mode, image.size) == ("image/png", "png", "PNG", "RGBA", (4, 3))
+    assert (content_type, extension) == ("image/png", "png")
+    assert (image.format, image.mode, image.size) == ("PNG", "RGBA", (4, 3))
     pixels = np.asarray(image)
     assert np.array_equal(pixels[..., :3].transpose(2, 0, 1)[:, 1:], data.data[:, 1:])
     assert pixels[0, 0].tolist() == [0, 0, 0, 0] and (pixels[..., 3].ravel()[1:] == 255).all()
@@ -161,7 +162,8 @@ def test_band_count_decides_the_colours():
     two = np.ma.concatenate([grey, masked([[[99] * 4] * 3])])
     assert np.array_equal(np.asarray(decode(draw(two, "png24")[0])), pixels)
     four = np.ma.concatenate([rgb_pixels(), masked([[[99] * 4] * 3])])
-    assert np.array_equal(np.asarray(decode(draw(four, "png32")[0])), np.asarray(decode(draw(rgb_pixels(), "png32")[0])))
+    first_three = np.asarray(decode(draw(rgb_pixels(), "png32")[0]))
+    assert np.array_equal(np.asarray(decode(draw(four, "png32")[0])), first_three)
 
 
 def test_default_stretch_uses_mean_plus_minus_two_stdv_of_the_statistics():

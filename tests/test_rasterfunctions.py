@@ -44,6 +44,7 @@ def service(bands: tuple[str, ...] = BANDS, **changes) -> Service:
 
 
 MS = service()
+ONE_BAND = service(("A",))
 EL = service(("Elevation",), statistics=((0.0, 500.0, 200.0, 80.0),),
              data_type="esriImageServiceDataTypeElevation", raster_function_templates={})
 
@@ -100,7 +101,8 @@ def test_ndvi_defaults_to_bands_named_red_and_nir_and_masks_zero_sums():
 
 def test_ndvi_band_out_of_range():
     with pytest.raises(BadParameter) as error:
-        apply({"rasterFunction": "NDVI", "rasterFunctionArguments": {"VisibleBandID": 2, "InfraredBandID": 4}}, pixels())
+        apply({"rasterFunction": "NDVI", "rasterFunctionArguments": {"VisibleBandID": 2, "InfraredBandID": 4}},
+              pixels())
     assert detail(error) == "Raster function 'NDVI': 'InfraredBandID' 4 is out of range: the input has 4 band(s)."
 
 
@@ -121,7 +123,8 @@ def test_band_arithmetic_expression_matches_numpy():
 @pytest.mark.parametrize("method, indexes, formula", [
     (1, "4 3", lambda n, r: (n - r) / (n + r)),
     (2, "4 3 0.5", lambda n, r: (n - r) / (n + r + 0.5) * 1.5),
-    (3, "4 3 0.33 0.5 1.5", lambda n, r: 0.33 * (n - 0.33 * r - 0.5) / (0.5 * n + r - 0.5 * 0.33 + 1.5 * (1 + 0.33 ** 2))),
+    (3, "4 3 0.33 0.5 1.5",
+     lambda n, r: 0.33 * (n - 0.33 * r - 0.5) / (0.5 * n + r - 0.5 * 0.33 + 1.5 * (1 + 0.33 ** 2))),
     (4, "4 3", lambda n, r: (2 * n + 1 - np.sqrt((2 * n + 1) ** 2 - 8 * (n - r))) / 2),
     (6, "4 3 0.3 0.5", lambda n, r: (n - 0.3 * r - 0.5) / math.sqrt(1 + 0.3 ** 2)),
 ])
@@ -204,7 +207,7 @@ def test_stretch_standard_deviation_uses_service_statistics():
 def test_stretch_dra_uses_the_current_pixels_and_output_range():
     data = pixels(1)
     out = apply({"rasterFunction": "Stretch", "rasterFunctionArguments": {
-        "StretchType": 5, "DRA": True, "Min": 10, "Max": 20}}, data, service(("A",)))
+        "StretchType": 5, "DRA": True, "Min": 10, "Max": 20}}, data, ONE_BAND)
     valid = data[0].compressed().astype(float)
     expected = stretched(data.data[0].astype(float), valid.min(), valid.max(), 10, 20)
     assert np.array_equal(out.data[0, 1:], expected[1:])
@@ -214,10 +217,10 @@ def test_stretch_dra_uses_the_current_pixels_and_output_range():
 def test_stretch_percent_clip_and_gamma():
     data = np.ma.masked_array(np.arange(101, dtype=np.float32).reshape(1, 1, 101), mask=False)
     out = apply({"rasterFunction": "Stretch", "rasterFunctionArguments": {
-        "StretchType": 6, "MinPercent": 10, "MaxPercent": 20}}, data, service(("A",)))
+        "StretchType": 6, "MinPercent": 10, "MaxPercent": 20}}, data, ONE_BAND)
     assert out[0, 0, :12].tolist() == [0] * 11 + [4] and out[0, 0, 80:].tolist() == [255] * 21
     gamma = apply({"rasterFunction": "Stretch", "rasterFunctionArguments": {
-        "StretchType": 5, "Statistics": [[0, 100, 50, 10]], "Gamma": [2]}}, data, service(("A",)))
+        "StretchType": 5, "Statistics": [[0, 100, 50, 10]], "Gamma": [2]}}, data, ONE_BAND)
     assert gamma[0, 0, 25] == np.rint(255 * 0.25 ** 0.5)
 
 
@@ -234,7 +237,8 @@ def test_stretch_errors():
         apply({"rasterFunction": "Stretch", "rasterFunctionArguments": {"StretchType": 4}}, pixels())
     assert "StretchType 4 is not supported" in detail(error)
     with pytest.raises(BadParameter) as error:
-        apply({"rasterFunction": "Stretch", "rasterFunctionArguments": {"StretchType": 5, "Statistics": [[1, 2]]}}, pixels())
+        apply({"rasterFunction": "Stretch", "rasterFunctionArguments": {"StretchType": 5, "Statistics": [[1, 2]]}},
+              pixels())
     assert detail(error) == "Raster function 'Stretch': 'Statistics' must be a list of [min, max, mean, stdv] per band."
 
 
@@ -243,23 +247,26 @@ def test_stretch_errors():
 def test_explicit_colormap_colours_values_and_masks_the_rest():
     data = np.ma.masked_array(np.array([[[1, 2, 3, 2]]], np.uint8), mask=[[[False, False, False, True]]])
     rule = {"rasterFunction": "Colormap", "rasterFunctionArguments": {"Colormap": [[2, 0, 128, 0], [1, 10, 20, 30]]}}
-    out = apply(rule, data, service(("A",)))
+    out = apply(rule, data, ONE_BAND)
     assert out.dtype == np.uint8 and out.shape == (3, 1, 4)
     assert out[:, 0, 0].tolist() == [10, 20, 30] and out[:, 0, 1].tolist() == [0, 128, 0]
     assert out.mask[:, 0, 2:].all() and not out.mask[:, 0, :2].any()
 
 
+def named_colormap(name: str) -> dict:
+    return {"rasterFunction": "Colormap", "rasterFunctionArguments": {"ColormapName": name}}
+
+
 def test_named_colormaps():
     data = np.ma.masked_array(np.array([[[0, 100, 255, 300]]], np.float32), mask=False)
-    gray = apply({"rasterFunction": "Colormap", "rasterFunctionArguments": {"ColormapName": "Gray"}}, data, service(("A",)))
+    gray = apply(named_colormap("Gray"), data, ONE_BAND)
     assert gray[:, 0, :3].T.tolist() == [[0, 0, 0], [100, 100, 100], [255, 255, 255]] and gray.mask[:, 0, 3].all()
-    random = [apply({"rasterFunction": "Colormap", "rasterFunctionArguments": {"ColormapName": "random"}},
-                    data, service(("A",))) for _ in range(2)]
+    random = [apply(named_colormap("random"), data, ONE_BAND) for _ in range(2)]
     assert np.array_equal(random[0], random[1])
-    ndvi = apply({"rasterFunction": "Colormap", "rasterFunctionArguments": {"ColormapName": "NDVI"}}, data, service(("A",)))
+    ndvi = apply(named_colormap("NDVI"), data, ONE_BAND)
     assert ndvi[:, 0, 0].tolist() == [0, 0, 140] and ndvi[:, 0, 2].tolist() == [0, 60, 0]
     with pytest.raises(BadParameter) as error:
-        apply({"rasterFunction": "Colormap", "rasterFunctionArguments": {"ColormapName": "Rainbow"}}, data, service(("A",)))
+        apply(named_colormap("Rainbow"), data, ONE_BAND)
     assert "unknown ColormapName 'Rainbow'" in detail(error)
 
 
@@ -267,7 +274,8 @@ def test_colormap_of_a_nested_extract_band():
     data = pixels()
     data[1] = 7
     rule = {"rasterFunction": "Colormap", "rasterFunctionArguments": {
-        "Colormap": [[7, 1, 2, 3]], "Raster": {"rasterFunction": "ExtractBand", "rasterFunctionArguments": {"BandIDs": [1]}}}}
+        "Colormap": [[7, 1, 2, 3]],
+        "Raster": {"rasterFunction": "ExtractBand", "rasterFunctionArguments": {"BandIDs": [1]}}}}
     out = apply(rule, data)
     assert out[:, 3, 3].tolist() == [1, 2, 3]
     assert required_bands(rule, MS) == [1]
