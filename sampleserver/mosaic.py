@@ -33,6 +33,7 @@ from .encode import PIXEL_TYPES
 from .errors import BadParameter, UnableToComplete
 from .spatial import WGS84, parse_sr, transform_points
 from .where import compile_where
+from .query import overlaps_time
 
 EARTH_RADIUS_M = 6_371_008.8
 METHODS = {          # request name without "esriMosaic", or root name, lower case -> method
@@ -128,13 +129,7 @@ def method_name(value: Any) -> str:
 def in_time(service: Service, item: Item, time: tuple[int | None, int | None] | None) -> bool:
     """Whether the item's time range overlaps the request's; either end of the request may be open.
     Services without time ignore the filter, as ArcGIS does."""
-    if time is None or service.time_extent is None:
-        return True
-    if item.start_ms is None:
-        return False
-    start, end = time
-    item_end = item.end_ms if item.end_ms is not None else item.start_ms
-    return (end is None or item.start_ms <= end) and (start is None or item_end >= start)
+    return time is None or service.time_extent is None or overlaps_time(item, time)
 
 
 def id_list(value: Any, name: str) -> list[int]:

@@ -27,13 +27,12 @@ from .catalog import Item, Service
 from .encode import apply_no_data, encode
 from .errors import BadParameter
 from .mosaic import Grid, ground_cell_size, read_mosaic, read_point, select_items
-from .query import esri_rings, query_geometry
+from .query import MAX_RECORD_COUNT, esri_rings, query_geometry
 from .rasterfunctions import apply_rendering_rule, function_infos, required_bands
 from .spatial import esri_sr, parse_sr, transform_points
 
 CURRENT_VERSION = 11.1
 MAX_IMAGE_SIZE = 4100
-MAX_RECORD_COUNT = 1000
 MAX_SAMPLE_COUNT = 1000
 DEFAULT_SIZE = (400, 400)
 DEFAULT_COMPRESSION_QUALITY = 75
