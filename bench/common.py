@@ -1,0 +1,162 @@
+"""What both benchmarks share: the data folder, the servers as child processes, and the timing loop."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import requests
+
+from sampleserver.catalog import load_services
+from sampleserver.sampledata import ensure_sample_data
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MOSAIC_SERVICE = "SampleMultispectral"
+SCENE_SERVICE = "BenchScene"  # one scene of the mosaic as its own single-raster service
+START_TIMEOUT = 60.0
+REQUEST_TIMEOUT = 60.0
+CLIENTS = (1, 4)  # sequential, then 4 concurrent clients
+
+T = TypeVar("T")
+
+
+def prepare_data(root: Path, size: int) -> Path:
+    """Sample data in `root`, plus one mosaic scene copied into its own service folder, so the
+    embedded server and TiTiler read the very same GeoTIFF. Returns that GeoTIFF."""
+    ensure_sample_data(root, size=size)
+    scene = load_services(root)[MOSAIC_SERVICE].items[0].path
+    target = root / SCENE_SERVICE / scene.name
+    if not target.exists():
+        target.parent.mkdir(exist_ok=True)
+        shutil.copyfile(scene, target)
+    return target
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def running(*command: str, probe_path: str) -> Iterator[str]:
+    """Start `python -m bench.servers <command> <port>` and yield its base URL once `probe_path` answers."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "bench.servers", *command, str(port)], cwd=REPO_ROOT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"server {command[0]} exited with {process.returncode}")
+            try:
+                requests.get(base + probe_path, timeout=5).raise_for_status()
+                break
+            except requests.RequestException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+class HttpGetter:
+    """GET with one keep-alive session per client thread; returns the body of a 200 answer."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def __call__(self, url: str) -> bytes:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        response = session.get(url, timeout=REQUEST_TIMEOUT)
+        response.raise_for_status()
+        return response.content
+
+
+@dataclass(frozen=True)
+class Timing:
+    name: str
+    clients: int
+    requests: int
+    wall_seconds: float
+    latencies: tuple[float, ...]
+    mean_bytes: float | None  # mean answer size when the target returns its byte count
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.wall_seconds
+
+    @property
+    def median_ms(self) -> float:
+        return 1000 * statistics.median(self.latencies)
+
+    @property
+    def p95_ms(self) -> float:
+        return 1000 * float(np.percentile(self.latencies, 95))
+
+
+def compare(targets: Mapping[str, Callable[[T], object]], jobs: Sequence[T], *, rounds: int,
+            clients: int) -> list[Timing]:
+    """Time every target over all jobs `rounds` times with `clients` concurrent callers, after one
+    untimed warm-up pass each. Targets take turns round by round, so background load on a shared
+    machine falls on all of them alike."""
+    for call in targets.values():
+        for job in jobs:
+            call(job)
+    walls: dict[str, float] = dict.fromkeys(targets, 0.0)
+    runs: dict[str, list[tuple[float, object]]] = {name: [] for name in targets}
+    for _ in range(rounds):
+        for name, call in targets.items():
+            def timed(job: T, call: Callable[[T], object] = call) -> tuple[float, object]:
+                start = time.perf_counter()
+                result = call(job)
+                return time.perf_counter() - start, result
+
+            start = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=clients) as pool:
+                runs[name].extend(pool.map(timed, jobs))
+            walls[name] += time.perf_counter() - start
+    timings = []
+    for name, done in runs.items():
+        sizes = [result for _, result in done if isinstance(result, int)]
+        mean_bytes = statistics.mean(sizes) if len(sizes) == len(done) else None
+        timings.append(Timing(name, clients, len(done), walls[name], tuple(t for t, _ in done), mean_bytes))
+    return timings
+
+
+def table(timings: Sequence[Timing]) -> str:
+    """A Markdown table of the timings."""
+    lines = ["| target | clients | requests | req/s | median ms | p95 ms | mean KiB |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for t in timings:
+        size = "-" if t.mean_bytes is None else f"{t.mean_bytes / 1024:.0f}"
+        lines.append(f"| {t.name} | {t.clients} | {t.requests} | {t.per_second:.1f} | {t.median_ms:.1f} "
+                     f"| {t.p95_ms:.1f} | {size} |")
+    return "\n".join(lines)
+
+
+def ratio_lines(timings: Sequence[Timing], ours: str, theirs: str) -> list[str]:
+    """`ours / theirs` requests-per-second ratio for each client count measured for both."""
+    by_key = {(t.name, t.clients): t for t in timings}
+    lines = []
+    for clients in sorted({t.clients for t in timings}):
+        mine, other = by_key.get((ours, clients)), by_key.get((theirs, clients))
+        if mine and other:
+            lines.append(f"- {clients} client(s): {ours} / {theirs} = {mine.per_second / other.per_second:.2f}")
+    return lines
