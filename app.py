@@ -15,6 +15,7 @@ from dash import Dash
 from callbacks import basemap, service
 from components.basemaps import BASEMAPS, DEFAULT_BASEMAP
 from components.layout import build_layout
+from sampleserver.server import RedactingRequestHandler
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA_DIR = HERE / ".data"
@@ -77,7 +78,8 @@ def main(argv: list[str] | None = None) -> None:
         data_dir=None if args.no_embedded_server else args.data_dir,
     )
     print(f"Dashboard: http://{args.host}:{args.port}/", flush=True)
-    app.run(host=args.host, port=args.port, debug=args.debug)
+    # The access log must not show tokens or passwords in request lines.
+    app.run(host=args.host, port=args.port, debug=args.debug, request_handler=RedactingRequestHandler)
 
 
 if __name__ == "__main__":
