@@ -13,6 +13,7 @@ from pathlib import Path
 from dash import Dash
 
 from callbacks import basemap, service
+from components import imagemaplayer
 from components.basemaps import BASEMAPS, DEFAULT_BASEMAP
 from components.layout import build_layout
 from sampleserver.server import RedactingRequestHandler
@@ -34,6 +35,7 @@ def create_app(
     if data_dir is not None:
         mount_sample_server(app, data_dir)
     app.layout = build_layout(service_url=service_url, basemap=basemap_key)
+    imagemaplayer.register(app)
     basemap.register(app)
     service.register(app)
     return app

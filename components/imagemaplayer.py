@@ -1,9 +1,10 @@
 """ImageMapLayer: esri-leaflet's L.esri.imageMapLayer as a reusable Dash component (All-in-One).
 
-Put it inside any dash-leaflet Map:
+Put it inside any dash-leaflet Map and register its callbacks once:
 
     dl.Map(children=[ImageMapLayer("https://host/arcgis/rest/services/X/ImageServer", aio_id="x",
                                    band_ids=[3, 2, 1], opacity=0.8)])
+    imagemaplayer.register(app)
 
 Its options live in `ImageMapLayer.ids.params(aio_id)` (a dcc.Store holding LayerParams as JSON);
 any callback that writes that store redraws the layer (see `edit`). The server turns the params
@@ -17,7 +18,7 @@ import uuid
 from typing import Any
 
 import dash_leaflet as dl
-from dash import MATCH, ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc
+from dash import MATCH, ClientsideFunction, Dash, Input, Output, State, dcc
 
 from imageservice.errors import ParameterError
 from imageservice.layer import ImageMapLayer as Layer
@@ -148,20 +149,25 @@ class ImageMapLayer(dl.LayerGroup):
         )
 
 
-callback(
-    Output(_id("template", MATCH), "data"),
-    Input(_id("params", MATCH), "data"),
-    State(_id("display", MATCH), "data"),
-    prevent_initial_call=True,
-)(template_for)
+def register(app: Dash) -> None:
+    """Register the layer's callbacks on `app` (once per app, for any number of layers).
 
-clientside_callback(
-    ClientsideFunction(namespace="imageMapLayer", function_name="request"),
-    Output(_id("a", MATCH), "opacity"),
-    Output(_id("b", MATCH), "opacity"),
-    Output(_id("a", MATCH), "zIndex"),
-    Output(_id("b", MATCH), "zIndex"),
-    Input(_id("view", MATCH), "data"),
-    Input(_id("template", MATCH), "data"),
-    State(_id("view", MATCH), "id"),
-)
+    Explicit rather than global callbacks, so several Dash apps in one process (tests, a
+    multi-app server) each get their own.
+    """
+    app.callback(
+        Output(_id("template", MATCH), "data"),
+        Input(_id("params", MATCH), "data"),
+        State(_id("display", MATCH), "data"),
+        prevent_initial_call=True,
+    )(template_for)
+    app.clientside_callback(
+        ClientsideFunction(namespace="imageMapLayer", function_name="request"),
+        Output(_id("a", MATCH), "opacity"),
+        Output(_id("b", MATCH), "opacity"),
+        Output(_id("a", MATCH), "zIndex"),
+        Output(_id("b", MATCH), "zIndex"),
+        Input(_id("view", MATCH), "data"),
+        Input(_id("template", MATCH), "data"),
+        State(_id("view", MATCH), "id"),
+    )
