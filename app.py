@@ -47,13 +47,9 @@ def mount_sample_server(app: Dash, data_dir: Path) -> None:
     A data folder that already holds services (the user's own GeoTIFFs, or sample data made
     earlier) is served as it is; an empty one gets the generated sample data.
     """
-    from sampleserver.catalog import load_services
-    from sampleserver.sampledata import ensure_sample_data
-    from sampleserver.server import create_blueprint
+    from sampleserver.server import create_blueprint, open_services
 
-    services = load_services(data_dir) if data_dir.is_dir() else {}
-    if not services:
-        services = load_services(ensure_sample_data(data_dir))
+    services = open_services(data_dir)
     app.server.register_blueprint(create_blueprint(services), url_prefix="/arcgis")
 
 

@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import re
+import sys
 import threading
 import time
 import uuid
@@ -243,13 +244,20 @@ def create_blueprint(services: Mapping[str, Service] | Path, *, security: Securi
     return bp
 
 
+def open_services(data_dir: Path) -> dict[str, Service]:
+    """The services in a data folder; an empty or missing folder gets the generated sample data."""
+    services = load_services(data_dir) if data_dir.is_dir() else {}
+    if services:
+        return services
+    print(f"Generating the synthetic sample data in {data_dir} (once; about 15 s) ...", file=sys.stderr, flush=True)
+    return load_services(ensure_sample_data(data_dir))
+
+
 def create_app(data_dir: Path, *, secure: bool = False, users: dict[str, str] | None = None) -> Flask:
     """A standalone server over a folder of services; the sample data is generated when it is empty."""
     if secure and not users:
         raise ValueError("secure mode needs at least one user")
-    services = load_services(data_dir) if data_dir.is_dir() else {}
-    if not services:
-        services = load_services(ensure_sample_data(data_dir))
+    services = open_services(data_dir)
     security = Security(users or {}) if secure else None
     app = Flask(__name__)
     app.config["IMAGE_SERVICES"] = tuple(sorted(services))
