@@ -18,15 +18,21 @@ if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
 
+# The test install is a superset of the run install, so either stamp satisfies "run".
 extras=""
 [ "$want" = test ] && extras="[test]"
-stamp=".venv/.installed-${want}"
 digest=$(sha256sum pyproject.toml | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
+installed() { [ "$(cat ".venv/.installed-$1" 2>/dev/null)" = "$digest" ]; }
+if ! installed test && { [ "$want" = test ] || ! installed run; }; then
     echo "Installing Python packages (pyproject.toml${extras}) ..."
-    .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
-    .venv/bin/python -m pip install --quiet -e ".${extras}"
-    echo "$digest" > "$stamp"
+    log=.venv/pip-install.log
+    if ! { .venv/bin/python -m pip install --upgrade pip &&
+           .venv/bin/python -m pip install -e ".${extras}"; } >"$log" 2>&1; then
+        tail -n 30 "$log" >&2
+        echo "Installing the Python packages failed; the whole log is in $log" >&2
+        exit 1
+    fi
+    echo "$digest" > ".venv/.installed-${want}"
 fi
 
 if [ "$want" = test ] && ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }; then
