@@ -9,9 +9,11 @@
  */
 (function () {
     "use strict";
+    if (window.imageMapLayer) { return; } // served both as an asset and by register(app)
 
     const UPDATE_INTERVAL = 150; // ms, esri-leaflet's ImageMapLayer throttle
     const MAX_EVENTS = 50;
+    const BLANK = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7";
     const layers = {}; // aio_id -> per-layer state
 
     function idOf(ctx, subcomponent) {
@@ -19,10 +21,16 @@
         return Object.assign({}, id, {subcomponent: subcomponent});
     }
 
+    function emptyBuffers() {
+        return {a: {url: null, request: null, loaded: false}, b: {url: null, request: null, loaded: false}};
+    }
+
     function stateFor(aioId) {
         if (!layers[aioId]) {
             layers[aioId] = {seq: 0, front: "a", pending: null, shown: null, events: [], loading: false,
-                             counts: {loading: 0, load: 0, error: 0}, error: null, ids: null, map: null};
+                             counts: {loading: 0, load: 0, error: 0}, error: null, ids: null, map: null,
+                             // buffers: what each <img> holds, as a set_props of an unchanged url fires no load
+                             buffers: emptyBuffers(), report: null};
         }
         return layers[aioId];
     }
@@ -48,11 +56,13 @@
         window.dash_clientside.set_props(id, props);
     }
 
+    function snapshot(layer) {
+        return {loading: layer.loading, url: layer.shown, error: layer.error,
+                counts: Object.assign({}, layer.counts), seq: layer.seq};
+    }
+
     function publish(layer) {
-        setProps(layer.ids.state, {data: {
-            loading: layer.loading, url: layer.shown, error: layer.error,
-            counts: Object.assign({}, layer.counts), seq: layer.seq,
-        }});
+        setProps(layer.ids.state, {data: snapshot(layer)});
         setProps(layer.ids.events, {data: layer.events.slice()});
     }
 
@@ -112,6 +122,12 @@
 
     function fail(layer, seq, message) {
         if (seq !== layer.seq) { return; }
+        const pending = layer.pending;
+        if (pending && pending.url && layer.buffers[pending.buffer].url === pending.url) {
+            // Empty the buffer, so that asking for the same URL again really reloads it.
+            layer.buffers[pending.buffer] = emptyBuffers()[pending.buffer];
+            setProps(layer.ids[pending.buffer], {url: BLANK});
+        }
         layer.loading = false;
         layer.pending = null;
         layer.error = message;
@@ -129,12 +145,42 @@
         })).catch(() => fail(layer, seq, "The image service could not be reached."));
     }
 
-    function show(layer, buffer, url, bounds) {
-        const overlay = layer.ids[buffer];
-        setProps(overlay, {url: url, bounds: bounds});
+    // Load `url` (the image for the exportImage URL `request`) in the hidden buffer; if that
+    // buffer already holds it, swap at once.
+    function load(layer, buffer, url, request, bounds, opacity) {
+        layer.pending = {buffer: buffer, url: url, request: request, bounds: bounds, opacity: opacity};
+        const held = layer.buffers[buffer];
+        if (held.url === url) {
+            if (held.loaded) { swap(layer, buffer); }
+            return;
+        }
+        layer.buffers[buffer] = {url: url, request: request, loaded: false};
+        setProps(layer.ids[buffer], {url: url, bounds: bounds});
+    }
+
+    // Show the pending image (now loaded in `buffer`) and hide the other buffer.
+    function swap(layer, buffer) {
+        const pending = layer.pending;
+        const other = buffer === "a" ? "b" : "a";
+        setProps(layer.ids[buffer], {opacity: pending.opacity});
+        setProps(layer.ids[other], {opacity: 0});
+        layer.front = buffer;
+        layer.pending = null;
+        layer.loading = false;
+        layer.shown = pending.url;
+        layer.error = null;
+        fire(layer, "load", {url: pending.url, bounds: pending.bounds});
+        setLoadingClass(layer);
+        publish(layer);
     }
 
     const api = {
+        // The Leaflet map a layer is drawn on, for other clientside code (and tests).
+        mapOf: function (aioId) { return layers[aioId] ? layers[aioId].map : null; },
+
+        // What the layer's state store holds, read at once rather than after a Dash round trip.
+        stateOf: function (aioId) { return layers[aioId] ? snapshot(layers[aioId]) : null; },
+
         // `add` handler of buffer A: hook the map's moves to this layer.
         attach: function (event, ctx) {
             const aioId = idOf(ctx, "a").aio_id;
@@ -142,11 +188,19 @@
             const map = ctx.map;
             layer.ids = {a: idOf(ctx, "a"), b: idOf(ctx, "b"), view: idOf(ctx, "view"),
                          state: idOf(ctx, "state"), events: idOf(ctx, "events")};
-            if (layer.map === map) { return; }
-            layer.map = map;
-            const report = throttle(() => setProps(layer.ids.view, {data: currentView(map)}), UPDATE_INTERVAL);
-            map.on("moveend resize", report);
-            setTimeout(report, 0); // after the layout has registered the stores
+            if (event.target._url !== layer.buffers.a.url) {
+                // A new layer under this id (a remount keeps the urls set before): start afresh.
+                layer.buffers = emptyBuffers();
+                layer.front = "a";
+                layer.pending = null;
+                layer.shown = null;
+            }
+            if (layer.map !== map) {
+                layer.map = map;
+                layer.report = throttle(() => setProps(layer.ids.view, {data: currentView(map)}), UPDATE_INTERVAL);
+                map.on("moveend resize", layer.report);
+            }
+            setTimeout(layer.report, 0); // after the layout has registered the stores
         },
 
         // `load` handler of both buffers: swap only if this is the newest request.
@@ -155,24 +209,16 @@
             const layer = layers[id.aio_id];
             const buffer = JSON.parse(ctx.id).subcomponent;
             const src = event.target._url;
-            if (!layer || !layer.pending || !src || src.startsWith("data:")) { return; }
+            if (!layer || !src || src.startsWith("data:")) { return; }
+            const held = layer.buffers[buffer];
+            if (held.url !== null && resolved(held.url) === resolved(src)) { held.loaded = true; }
             const pending = layer.pending;
-            if (pending.buffer !== buffer || resolved(pending.url) !== resolved(src)) {
+            if (!pending || pending.buffer !== buffer || resolved(pending.url) !== resolved(src)) {
                 fire(layer, "load", {stale: true, url: src});
                 publish(layer);
                 return;
             }
-            const other = buffer === "a" ? "b" : "a";
-            setProps(layer.ids[buffer], {opacity: pending.opacity});
-            setProps(layer.ids[other], {opacity: 0});
-            layer.front = buffer;
-            layer.pending = null;
-            layer.loading = false;
-            layer.shown = pending.url;
-            layer.error = null;
-            fire(layer, "load", {url: pending.url, bounds: pending.bounds});
-            setLoadingClass(layer);
-            publish(layer);
+            swap(layer, buffer);
         },
 
         // `error` handler of both buffers.
@@ -191,16 +237,19 @@
         if (!view || !template || !layer.ids) { return [noUpdate, noUpdate, noUpdate, noUpdate]; }
         const z = template.zIndex;
         const front = layer.front, back = front === "a" ? "b" : "a";
-        const visible = Boolean(template.url) &&
+        const mapCrs = layer.map.options.crs.code;
+        const crsError = mapCrs === template.crs ? null :
+            "The layer's crs (" + template.crs + ") is not the map's: give ImageMapLayer crs=\"" + mapCrs + "\".";
+        const visible = Boolean(template.url) && !crsError &&
             !(template.minZoom !== null && view.zoom < template.minZoom) &&
             !(template.maxZoom !== null && view.zoom > template.maxZoom);
         if (!visible) {
-            // Outside minZoom/maxZoom (or invalid parameters): no request, and nothing shown.
+            // Outside minZoom/maxZoom (or invalid parameters, or the wrong crs): no request, and nothing shown.
             layer.seq += 1;
             layer.pending = null;
             layer.loading = false;
             layer.shown = null;
-            layer.error = template.error;
+            layer.error = template.error || crsError;
             setLoadingClass(layer);
             publish(layer);
             return [0, 0, z, z];
@@ -208,18 +257,38 @@
         const url = template.url.replace("{bbox}", encodeURIComponent(view.bbox))
                                 .replace("{size}", encodeURIComponent(view.size));
         const opacity = template.opacity;
-        if (url === layer.shown && !layer.pending) {
-            // Same picture (e.g. only the opacity changed): no new request.
+        const held = layer.buffers[front];
+        if (url === held.request && held.loaded) {
+            // The picture on screen (only the opacity or z-index changed, or the map came back to
+            // it before a newer image loaded): no new request.
+            if (layer.pending || layer.shown !== held.url) {
+                layer.seq += 1;
+                layer.pending = null;
+                layer.loading = false;
+                layer.shown = held.url;
+                setLoadingClass(layer);
+                publish(layer);
+            }
             return front === "a" ? [opacity, 0, z, z] : [0, opacity, z, z];
+        }
+        if (layer.pending && layer.pending.request === url) {
+            // Already on its way (the same view reported twice, or only the opacity changed).
+            layer.pending.opacity = opacity;
+            return [noUpdate, noUpdate, z, z];
         }
         layer.seq += 1;
         const seq = layer.seq;
         layer.loading = true;
         layer.error = null;
+        if (template.f === "json") {
+            // As in esri-leaflet: the request starts, then `loading` fires.
+            fire(layer, "requeststart", {url: url});
+        }
         fire(layer, "loading", {bounds: view.bounds});
         setLoadingClass(layer);
         if (template.f === "json") {
-            fire(layer, "requeststart", {url: url});
+            // Pending with no image yet: the href is known once the exportImage JSON is back.
+            layer.pending = {buffer: back, url: null, request: url, bounds: view.bounds, opacity: opacity};
             fetch(url, {credentials: "same-origin"}).then((r) => r.json()).then((body) => {
                 if (seq !== layer.seq) { return; }
                 const message = errorMessage(body);
@@ -233,9 +302,7 @@
                 fire(layer, "requestsuccess", {url: url});
                 fire(layer, "requestend", {url: url});
                 if (!body.href) { fail(layer, seq, "The exportImage response has no href."); return; }
-                const href = hrefUrl(template, body.href);
-                layer.pending = {buffer: back, url: href, bounds: view.bounds, opacity: opacity};
-                show(layer, back, href, view.bounds);
+                load(layer, back, hrefUrl(template, body.href), url, view.bounds, layer.pending.opacity);
                 publish(layer);
             }).catch(() => {
                 fire(layer, "requesterror", {url: url, message: "The image service could not be reached."});
@@ -243,8 +310,7 @@
                 fail(layer, seq, "The image service could not be reached.");
             });
         } else {
-            layer.pending = {buffer: back, url: url, bounds: view.bounds, opacity: opacity};
-            show(layer, back, url, view.bounds);
+            load(layer, back, url, url, view.bounds, opacity);
         }
         publish(layer);
         return [noUpdate, noUpdate, z, z];

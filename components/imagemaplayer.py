@@ -15,9 +15,11 @@ every pan and zoom and swaps a double buffer, so moving the map needs no round t
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import dash_leaflet as dl
+import flask
 from dash import MATCH, ClientsideFunction, Dash, Input, Output, State, dcc
 
 from imageservice.errors import ParameterError
@@ -29,6 +31,11 @@ from imageservice.urls import export_url_template
 BLANK = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
 NOWHERE = [[0, 0], [1e-9, 1e-9]]
 FRONT_Z, BACK_Z = 200, 100
+# The state store before the browser has drawn anything (assets/imagemaplayer.js keeps its shape).
+INITIAL_STATE = {"loading": False, "url": None, "error": None, "counts": {"loading": 0, "load": 0, "error": 0}, "seq": 0}
+# The browser half; register(app) serves these to apps whose assets folder is not this project's.
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+ASSET_FILES = ("imagemaplayer.js", "imagemaplayer.css")
 
 
 def _id(subcomponent: str, aio_id: Any) -> dict:
@@ -55,7 +62,7 @@ class _Ids:
 
     @staticmethod
     def state(aio_id: Any) -> dict:
-        """dcc.Store: {loading, url, error, counts} — the loading indicator and the last error."""
+        """dcc.Store: {loading, url, error, counts, seq}: the image shown, the loading flag, the last error."""
         return _id("state", aio_id)
 
     @staticmethod
@@ -96,11 +103,22 @@ def template_for(params: dict | None, display: dict) -> dict:
     }
 
 
-def edit(params: dict) -> Layer:
-    """The seed's setters on a params store value, for callbacks:
+def edit(params: dict | None) -> Layer:
+    """The seed's setters for a callback that changes a layer: read its params store as State,
+    call the setters, and write `.params.to_dict()` back to the same store.
 
-        return edit(data).set_band_ids("3,0,1").params.to_dict()
+        @app.callback(Output(ImageMapLayer.ids.params("x"), "data"), Input("bands", "value"),
+                      State(ImageMapLayer.ids.params("x"), "data"))
+        def set_bands(bands, data):
+            return edit(data).set_band_ids(bands).params.to_dict()
+
+    Every setter of imageservice.ImageMapLayer works (set_band_ids, set_no_data, set_pixel_type,
+    set_time_range, set_rendering_rule, set_mosaic_rule, set_opacity, bring_to_front,
+    bring_to_back, authenticate) and chains; the getters read the current value. Opacity and
+    position changes redraw without a new request; the others request a new image.
     """
+    if not params:
+        raise ParameterError("the layer has no service yet: its params store is empty")
     return Layer(**params)
 
 
@@ -143,7 +161,7 @@ class ImageMapLayer(dl.LayerGroup):
                 dcc.Store(id=_id("display", aio_id), data=display),
                 dcc.Store(id=_id("template", aio_id), data=template_for(params, display)),
                 dcc.Store(id=_id("view", aio_id)),
-                dcc.Store(id=_id("state", aio_id), data={"loading": False, "url": None, "error": None}),
+                dcc.Store(id=_id("state", aio_id), data=INITIAL_STATE),
                 dcc.Store(id=_id("events", aio_id), data=[]),
             ],
         )
@@ -153,8 +171,9 @@ def register(app: Dash) -> None:
     """Register the layer's callbacks on `app` (once per app, for any number of layers).
 
     Explicit rather than global callbacks, so several Dash apps in one process (tests, a
-    multi-app server) each get their own.
+    multi-app server) each get their own. Also serves the layer's JS and CSS to the app.
     """
+    _serve_assets(app)
     app.callback(
         Output(_id("template", MATCH), "data"),
         Input(_id("params", MATCH), "data"),
@@ -171,3 +190,19 @@ def register(app: Dash) -> None:
         Input(_id("template", MATCH), "data"),
         State(_id("view", MATCH), "id"),
     )
+
+
+def _serve_assets(app: Dash) -> None:
+    """Add the browser half to an app whose own assets folder does not already hold it."""
+    if Path(app.config.assets_folder).resolve() == ASSETS:
+        return
+
+    def asset(name: str) -> flask.Response:
+        if name not in ASSET_FILES:
+            flask.abort(404)
+        return flask.send_from_directory(ASSETS, name)
+
+    app.server.add_url_rule(f"{app.config.routes_pathname_prefix}_imagemaplayer/<name>", "imagemaplayer_asset", asset)
+    prefix = f"{app.config.requests_pathname_prefix}_imagemaplayer/"
+    app.config.external_scripts = [*app.config.external_scripts, prefix + "imagemaplayer.js"]
+    app.config.external_stylesheets = [*app.config.external_stylesheets, prefix + "imagemaplayer.css"]
