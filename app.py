@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dash import Dash
 
-from callbacks import basemap, service
+from callbacks import basemap, controls, service, urlstate
 from components import imagemaplayer
 from components.basemaps import BASEMAPS, DEFAULT_BASEMAP
 from components.layout import build_layout
@@ -38,6 +38,8 @@ def create_app(
     imagemaplayer.register(app)
     basemap.register(app)
     service.register(app)
+    controls.register(app)
+    urlstate.register(app)
     return app
 
 

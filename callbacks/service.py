@@ -1,4 +1,5 @@
-"""Opening a service: its URL → metadata → the layer's parameters, the map's extent, a status line."""
+"""Opening a service: its URL → metadata → the layer's parameters, the map's extent, a status line,
+and what the controls offer (with the catalog's acquisition dates)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from urllib.parse import urljoin
 import flask
 from dash import Dash, Input, Output, State, no_update
 
+from callbacks.controls import date_field, service_options
 from components import ids
 from components.imagemaplayer import ImageMapLayer
 from imageservice.client import ImageServiceClient
+from imageservice.layer import ImageMapLayer as Layer
 from imageservice.errors import ImageServiceError
 from imageservice.metadata import ServiceInfo, parse_service_info
 from imageservice.params import LayerParams
@@ -35,19 +38,45 @@ def describe(info: ServiceInfo) -> str:
     return text + (", time-aware" if info.is_time_aware else "")
 
 
-def open_service(url: str) -> tuple[str, str, dict | object, dict | object]:
-    """(status text, status class, layer params, map viewport) for a service URL, errors in plain words."""
+def acquisition_dates(client: ImageServiceClient, info: ServiceInfo) -> list[int]:
+    """The catalog's acquisition dates (epoch ms) for the time slider's marks; [] when the
+    service has no catalog or date field, or the query fails (the slider then moves freely)."""
+    field = date_field(info)
+    if not info.is_time_aware or field is None or "Catalog" not in info.capabilities:
+        return []
+    try:
+        features = Layer(client.base_url, client=client).query().fields(field).return_geometry(False).run()
+    except ImageServiceError:
+        return []
+    return [f["attributes"][field] for f in features.get("features", []) if f["attributes"].get(field) is not None]
+
+
+def open_service(url: str, restored: dict | None) -> tuple:
+    """(status text, status class, layer params, map viewport, control options) for a service
+    URL, errors in plain words. A page link's params and view (`restored`, see urlstate) win
+    over the defaults when they are for this service."""
     try:
         client = ImageServiceClient(absolute_url(url), timeout=20)
         info = parse_service_info(client.metadata())
-        params = default_params(client.base_url, info)
+        params = default_params(client.base_url, info).to_dict()
     except ImageServiceError as error:
-        return f"Could not open the service: {error}", "service-status error", no_update, no_update
+        return f"Could not open the service: {error}", "service-status error", no_update, no_update, no_update
     viewport = no_update
     if info.extent_latlng:
         south, west, north, east = info.extent_latlng
         viewport = {"bounds": [[south, west], [north, east]], "transition": "fitBounds"}
-    return describe(info), "service-status", params.to_dict(), viewport
+    if restored and absolute_url(restored["url"]) == absolute_url(url):
+        params = restored["params"] or params
+        viewport = {**restored["view"], "transition": "setView"} if restored["view"] else viewport
+    options = service_options(info, acquisition_dates(client, info))
+    return describe(info), "service-status", params, viewport, options
+
+
+def image_status(state: dict | None) -> tuple[str, str] | tuple[object, object]:
+    """The server's words when the layer's image fails (e.g. an ArcGIS error body); else unchanged."""
+    if not state or not state.get("error"):
+        return no_update, no_update
+    return f"The image could not be drawn: {state['error']}", "service-status error"
 
 
 def register(app: Dash) -> None:
@@ -56,5 +85,13 @@ def register(app: Dash) -> None:
         Output(ids.SERVICE_STATUS, "className"),
         Output(ImageMapLayer.ids.params(ids.MAIN_LAYER), "data"),
         Output(ids.MAP, "viewport"),
+        Output(ids.SERVICE_INFO, "data"),
         Input(ids.SERVICE_URL, "value"),
+        State(ids.RESTORED, "data"),
     )(open_service)
+    app.callback(
+        Output(ids.SERVICE_STATUS, "children", allow_duplicate=True),
+        Output(ids.SERVICE_STATUS, "className", allow_duplicate=True),
+        Input(ImageMapLayer.ids.state(ids.MAIN_LAYER), "data"),
+        prevent_initial_call=True,
+    )(image_status)

@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from . import ids
 from .basemaps import basemap_layers, basemap_options
+from .controls import control_panel
 from .imagemaplayer import ImageMapLayer
 
 
@@ -38,15 +39,25 @@ def build_layout(*, service_url: str, basemap: str) -> html.Div:
                 ],
             ),
             html.Div(id=ids.SERVICE_STATUS, className="service-status", role="status"),
-            dl.Map(
-                id=ids.MAP,
-                className="map",
-                center=[38.55, -121.75],
-                zoom=10,
+            html.Div(
+                className="workspace",
                 children=[
-                    dl.LayerGroup(id=ids.BASEMAP, children=basemap_layers(basemap)),
-                    ImageMapLayer(None, aio_id=ids.MAIN_LAYER),
+                    control_panel(),
+                    dl.Map(
+                        id=ids.MAP,
+                        className="map",
+                        center=[38.55, -121.75],
+                        zoom=10,
+                        children=[
+                            dl.LayerGroup(id=ids.BASEMAP, children=basemap_layers(basemap)),
+                            ImageMapLayer(None, aio_id=ids.MAIN_LAYER),
+                        ],
+                    ),
                 ],
             ),
+            dcc.Location(id=ids.LOCATION, refresh=False),
+            dcc.Store(id=ids.RESTORED),
+            dcc.Store(id=ids.SERVICE_INFO),
+            html.Div(id=ids.URL_QUERY, hidden=True),
         ],
     )

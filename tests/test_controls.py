@@ -1,0 +1,291 @@
+"""The control panel's pure functions and callbacks, called as plain functions."""
+
+from __future__ import annotations
+
+import pytest
+from dash import no_update
+
+from callbacks import controls, urlstate
+from imageservice.errors import ParameterError
+from imageservice.metadata import parse_service_info
+from imageservice.params import LayerParams
+from imageservice.presets import band_presets, band_roles
+
+URL = "http://127.0.0.1:9/arcgis/rest/services/S/ImageServer/"
+DATES = [1736361600000, 1738608420000, 1740854400000]
+ROOT = {
+    "name": "S",
+    "bandCount": 4,
+    "bandNames": ["Blue", "Green", "Red", "NIR"],
+    "extent": {"xmin": 0, "ymin": 0, "xmax": 1, "ymax": 1, "spatialReference": {"wkid": 3857}},
+    "rasterFunctionInfos": [{"name": "None"}, {"name": "Natural Color"}, {"name": "Stretch"}],
+    "allowedMosaicMethods": "NorthWest,ByAttribute",
+    "fields": [
+        {"name": "OBJECTID", "type": "esriFieldTypeOID"},
+        {"name": "Shape", "type": "esriFieldTypeGeometry"},
+        {"name": "CloudCover", "type": "esriFieldTypeDouble"},
+        {"name": "AcquisitionDate", "type": "esriFieldTypeDate"},
+    ],
+    "timeInfo": {"startTimeField": "AcquisitionDate", "timeExtent": [1736294400000, 1740900000000]},
+}
+INFO = parse_service_info(ROOT)
+OPTIONS = controls.service_options(INFO, DATES[::-1])
+TIME = OPTIONS["time"]
+CONTROLS = {
+    "band_r": None, "band_g": None, "band_b": None, "pixel_type": None, "no_data": "",
+    "no_data_interpretation": None, "rendering_rule": None, "custom_rule": "", "mosaic_method": None,
+    "sort_field": None, "sort_value": "", "sort_ascending": True, "mosaic_operation": None,
+    "time_range": [TIME["min"], TIME["max"]], "opacity": 1.0, "position": "front", "image_format": "jpgpng",
+}
+BASE = LayerParams(url=URL).to_dict()
+
+
+# --- presets -----------------------------------------------------------------------------------
+
+def test_presets_offer_only_composites_whose_bands_exist():
+    assert band_presets(["Blue", "Green", "Red", "NIR"]) == {
+        "Natural colour": [2, 1, 0],
+        "Colour infrared": [3, 2, 1],
+        "Single band: Blue": [0],
+        "Single band: Green": [1],
+        "Single band: Red": [2],
+        "Single band: NIR": [3],
+    }
+    assert band_presets(["Elevation"]) == {"Single band: Elevation": [0]}
+
+
+def test_presets_match_common_band_spellings():
+    names = ["Coastal", "Blue", "Green", "Red", "Near Infrared", "SWIR 1", "SWIR_2"]
+    assert band_roles(names) == {"blue": 1, "green": 2, "red": 3, "nir": 4, "swir1": 5, "swir2": 6}
+    presets = band_presets(names)
+    assert presets["SWIR"] == [6, 4, 3]
+    assert presets["Agriculture"] == [5, 4, 1]
+
+
+# --- service options ---------------------------------------------------------------------------
+
+def test_service_options_from_service_info_and_dates():
+    assert OPTIONS == {
+        "band_names": ["Blue", "Green", "Red", "NIR"],
+        "presets": band_presets(["Blue", "Green", "Red", "NIR"]),
+        "raster_functions": ["None", "Natural Color", "Stretch"],
+        "mosaic_methods": [["NorthWest", "esriMosaicNorthwest"], ["ByAttribute", "esriMosaicAttribute"]],
+        "sort_fields": ["CloudCover", "AcquisitionDate"],
+        "time": {"min": 1736294400000, "max": 1740900000000, "dates": DATES},
+    }
+    assert controls.date_field(INFO) == "AcquisitionDate"
+
+
+def test_a_service_without_time_disables_the_slider():
+    info = parse_service_info({**ROOT, "timeInfo": None})
+    assert controls.service_options(info, [])["time"] is None
+    assert controls.slider_config(None) == {"min": 0, "max": 1, "marks": None, "step": 1, "disabled": True}
+    assert controls.time_label(None, None) == "The service is not time-aware."
+
+
+def test_slider_snaps_to_acquisition_dates_and_labels_the_ends():
+    assert controls.slider_config(TIME) == {
+        "min": 1736294400000,
+        "max": 1740900000000,
+        "marks": {"1736361600000": "Jan 08", "1738608420000": "", "1740854400000": "Mar 01"},
+        "step": None,
+        "disabled": False,
+    }
+
+
+# --- control values → params -------------------------------------------------------------------
+
+def test_band_ids_from_the_three_dropdowns():
+    assert controls.band_ids_from(None, None, None) is None
+    assert controls.band_ids_from(3, None, None) == [3]
+    assert controls.band_ids_from(3, 2, 1) == [3, 2, 1]
+    assert controls.band_ids_from(0, 0, 0) == [0, 0, 0]
+    with pytest.raises(ParameterError, match="choose all three bands"):
+        controls.band_ids_from(3, 2, None)
+
+
+def test_rendering_rule_custom_json_wins_over_the_template():
+    assert controls.rendering_rule_from(None, "") is None
+    assert controls.rendering_rule_from("Stretch", "  ") == {"rasterFunction": "Stretch"}
+    assert controls.rendering_rule_from("Stretch", '{"rasterFunction": "None"}') == {"rasterFunction": "None"}
+    with pytest.raises(ParameterError, match="not valid JSON"):
+        controls.rendering_rule_from(None, '{"rasterFunction": ')
+
+
+def test_mosaic_rule_from_its_controls():
+    assert controls.mosaic_rule_from(None, None, "", True, None) is None
+    assert controls.mosaic_rule_from("esriMosaicNorthwest", None, "", True, "MT_LAST") == {
+        "mosaicMethod": "esriMosaicNorthwest", "mosaicOperation": "MT_LAST"}
+    assert controls.mosaic_rule_from("esriMosaicAttribute", "CloudCover", " 0 ", False, None) == {
+        "mosaicMethod": "esriMosaicAttribute", "sortField": "CloudCover", "sortValue": "0", "ascending": False}
+    with pytest.raises(ParameterError, match="needs a sort field"):
+        controls.mosaic_rule_from("esriMosaicAttribute", None, "", True, None)
+    with pytest.raises(ParameterError, match="choose a mosaic method first"):
+        controls.mosaic_rule_from(None, None, "", True, "MT_MIN")
+
+
+def test_the_full_time_range_is_no_filter():
+    assert controls.time_from_range([TIME["min"], TIME["max"]], TIME) == (None, None)
+    assert controls.time_from_range(None, TIME) == (None, None)
+    assert controls.time_from_range([DATES[1], DATES[1]], TIME) == (DATES[1], DATES[1])
+    assert controls.time_label([DATES[0], DATES[1]], TIME) == "2025-01-08 18:40 – 2025-02-03 18:47 UTC"
+    assert controls.time_label([DATES[1], DATES[1]], TIME) == "2025-02-03 18:47 UTC"
+    assert controls.time_label([TIME["min"], TIME["max"]], TIME) == "All dates"
+
+
+def test_params_from_controls_uses_every_control():
+    values = {**CONTROLS, "band_r": 3, "band_g": 2, "band_b": 1, "pixel_type": "U8", "no_data": "0",
+              "custom_rule": '{"rasterFunction":"Stretch","rasterFunctionArguments":{"StretchType":5}}',
+              "mosaic_method": "esriMosaicNorthwest", "mosaic_operation": "MT_FIRST",
+              "time_range": [DATES[0], DATES[1]], "opacity": 0.5, "position": "back", "image_format": "png"}
+    params, errors = controls.params_from_controls(BASE, OPTIONS, **values)
+    assert errors == dict.fromkeys(controls.ERROR_IDS, "")
+    assert params == LayerParams(
+        url=URL, band_ids=[3, 2, 1], pixel_type="U8", no_data=0, no_data_interpretation="esriNoDataMatchAny",
+        rendering_rule={"rasterFunction": "Stretch", "rasterFunctionArguments": {"StretchType": 5}},
+        mosaic_rule={"mosaicMethod": "esriMosaicNorthwest", "mosaicOperation": "MT_FIRST"},
+        time_from=DATES[0], time_to=DATES[1], opacity=0.5, position="back", format="png",
+    ).to_dict()
+
+
+def test_invalid_controls_give_messages_and_no_params():
+    values = {**CONTROLS, "band_r": 1, "band_g": 2, "no_data": "zero", "custom_rule": "Natural Color"}
+    params, errors = controls.params_from_controls(BASE, OPTIONS, **values)
+    assert params is None
+    assert errors["bands"] == "choose all three bands (red, green, blue), only red for one band, or none"
+    assert errors["no_data"] == "no_data must be a number or comma-separated numbers; got 'zero'"
+    assert errors["rule"].startswith("rendering_rule must be a JSON object, not a bare name")
+    assert (errors["mosaic"], errors["time"], errors["display"]) == ("", "", "")
+
+
+def test_controls_from_params_is_the_inverse_of_params_from_controls():
+    params = LayerParams(
+        url=URL, band_ids=[3], no_data=[0, 0, 0], no_data_interpretation="esriNoDataMatchAll",
+        rendering_rule={"rasterFunction": "Natural Color"},
+        mosaic_rule={"mosaicMethod": "esriMosaicAttribute", "sortField": "CloudCover", "sortValue": "0",
+                     "ascending": False},
+        time_from=DATES[0], time_to=DATES[2], opacity=0.25, format="png",
+    ).to_dict()
+    values = controls.controls_from_params(params, OPTIONS)
+    assert values == {
+        **CONTROLS, "band_r": 3, "no_data": "0,0,0", "no_data_interpretation": "esriNoDataMatchAll",
+        "rendering_rule": "Natural Color", "mosaic_method": "esriMosaicAttribute", "sort_field": "CloudCover",
+        "sort_value": "0", "sort_ascending": False, "time_range": [DATES[0], DATES[2]], "opacity": 0.25,
+        "image_format": "png",
+    }
+    assert controls.params_from_controls(BASE, OPTIONS, **values)[0] == params
+
+
+def test_a_rule_that_is_not_a_plain_template_shows_as_custom_json():
+    params = LayerParams(url=URL, rendering_rule={"rasterFunction": "NDVI", "rasterFunctionArguments": {}}).to_dict()
+    values = controls.controls_from_params(params, OPTIONS)
+    assert (values["rendering_rule"], values["custom_rule"]) == (
+        None, '{"rasterFunction": "NDVI", "rasterFunctionArguments": {}}')
+
+
+# --- callbacks ---------------------------------------------------------------------------------
+
+def test_apply_controls_writes_params_only_when_valid_and_changed():
+    unchanged = controls.apply_controls(BASE, OPTIONS, **CONTROLS)
+    assert unchanged["params"] is no_update and unchanged["time_label"] == "All dates"
+    changed = controls.apply_controls(BASE, OPTIONS, **{**CONTROLS, "band_r": 1})
+    assert changed["params"]["band_ids"] == [1]
+    invalid = controls.apply_controls(BASE, OPTIONS, **{**CONTROLS, "custom_rule": "{"})
+    assert invalid["params"] is no_update
+    assert invalid["errors"]["rule"].startswith("rendering_rule is not valid JSON")
+    assert controls.apply_controls(None, OPTIONS, **CONTROLS) is no_update
+
+
+def test_fill_controls_gives_options_and_values():
+    filled = controls.fill_controls(OPTIONS, BASE)
+    bands = [{"label": "1: Blue", "value": 0}, {"label": "2: Green", "value": 1},
+             {"label": "3: Red", "value": 2}, {"label": "4: NIR", "value": 3}]
+    assert filled["band_options"] == [bands, bands, bands]
+    assert filled["preset_options"] == list(OPTIONS["presets"])
+    assert filled["method_options"] == [{"label": "NorthWest", "value": "esriMosaicNorthwest"},
+                                        {"label": "ByAttribute", "value": "esriMosaicAttribute"}]
+    assert filled["slider"] == controls.slider_config(TIME)
+    assert {name: filled[name] for name in CONTROLS} == CONTROLS
+    assert controls.fill_controls(None, BASE) is no_update
+
+
+def test_choosing_a_preset_sets_the_bands_and_clears_the_rule():
+    assert controls.choose_preset("Colour infrared", OPTIONS) == (3, 2, 1, None, "")
+    assert controls.choose_preset("Single band: Red", OPTIONS) == (2, None, None, None, "")
+    assert controls.choose_preset(None, OPTIONS) is no_update
+
+
+def test_play_steps_a_window_through_the_dates_and_wraps():
+    assert controls.next_window([TIME["min"], TIME["max"]], TIME) == [DATES[0], DATES[0]]
+    assert controls.next_window([DATES[0], DATES[0]], TIME) == [DATES[1], DATES[1]]
+    assert controls.next_window([DATES[0], DATES[1]], TIME) == [DATES[1], DATES[2]]
+    assert controls.next_window([DATES[1], DATES[2]], TIME) == [DATES[0], DATES[1]]
+    assert controls.next_window([DATES[2], DATES[2]], TIME) == [DATES[0], DATES[0]]
+    assert controls.toggle_play(1, True) == (False, "❚❚ Pause")
+    assert controls.toggle_play(2, False) == (True, "▶ Play")
+
+
+def test_play_without_dates_steps_equal_windows():
+    time = {"min": 0, "max": 1200, "dates": []}
+    assert controls.time_stops(time) == list(range(0, 1300, 100))
+    assert controls.next_window([0, 1200], time) == [0, 0]
+    assert controls.next_window([100, 300], time) == [200, 400]
+
+
+# --- the page URL ------------------------------------------------------------------------------
+
+def test_params_to_query_string_and_back():
+    params = LayerParams(
+        url=URL, band_ids=[3, 2, 1], rendering_rule={"rasterFunction": "Natural Color"}, no_data=0,
+        no_data_interpretation="esriNoDataMatchAny", time_from=DATES[0], time_to=DATES[1], opacity=0.5,
+    ).to_dict()
+    query = urlstate.to_query(params, {"center": [38.512345678, -121.7], "zoom": 11})
+    assert query == (
+        "?service=http%3A%2F%2F127.0.0.1%3A9%2Farcgis%2Frest%2Fservices%2FS%2FImageServer%2F"
+        "&bandIds=3%2C2%2C1&noData=0&noDataInterpretation=esriNoDataMatchAny"
+        "&renderingRule=%7B%22rasterFunction%22%3A%22Natural%20Color%22%7D&opacity=0.5"
+        "&time=1736361600000%2C1738608420000&center=38.51235%2C-121.7&zoom=11"
+    )
+    assert urlstate.from_query(query) == {
+        "url": URL, "params": params, "view": {"center": [38.51235, -121.7], "zoom": 11.0}}
+
+
+def test_a_default_layer_needs_only_the_service():
+    assert urlstate.to_query(BASE) == "?service=http%3A%2F%2F127.0.0.1%3A9%2Farcgis%2Frest%2Fservices%2FS%2FImageServer%2F"
+    assert urlstate.to_query(None) == ""
+    assert urlstate.from_query("?service=" + URL) == {"url": URL, "params": BASE, "view": None}
+
+
+def test_a_bad_link_keeps_the_service_and_drops_the_rest():
+    assert urlstate.from_query("") is None
+    assert urlstate.from_query("?bandIds=1") is None
+    assert urlstate.from_query(f"?service={URL}&bandIds=red&center=x&zoom=3") == {
+        "url": URL, "params": None, "view": None}
+
+
+def test_restore_opens_the_links_service_or_the_current_one():
+    assert urlstate.restore(f"?service={URL}&bandIds=1", "/other") == (
+        URL, {"url": URL, "params": LayerParams(url=URL, band_ids=[1]).to_dict(), "view": None})
+    assert urlstate.restore("", "/arcgis/rest/services/S/ImageServer") == ("/arcgis/rest/services/S/ImageServer", None)
+    relative = "/arcgis/rest/services/S/ImageServer"
+    assert urlstate.restore(f"?service={relative}&opacity=0.5", "/other", "http://127.0.0.1:9/") == (
+        relative, {"url": relative, "params": LayerParams(url=URL, opacity=0.5).to_dict(), "view": None})
+
+
+def test_map_view_takes_the_web_mercator_middle_of_the_bounds():
+    view = urlstate.map_view({"bounds": [[0.0, -10.0], [60.0, 10.0]], "zoom": 5})
+    assert view["zoom"] == 5 and view["center"][1] == 0.0
+    assert round(view["center"][0], 4) == 35.2644
+    assert urlstate.map_view(None) is None
+
+
+def test_image_errors_reach_the_status_line():
+    from dash import no_update
+
+    from callbacks.service import image_status
+
+    assert image_status({"loading": False, "error": None}) == (no_update, no_update)
+    assert image_status({"error": "Invalid or missing input parameters. (code 400): bad bandIds"}) == (
+        "The image could not be drawn: Invalid or missing input parameters. (code 400): bad bandIds",
+        "service-status error",
+    )

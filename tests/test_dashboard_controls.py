@@ -1,0 +1,84 @@
+"""The control panel in real headless Chromium, on the embedded sample service."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from selenium.webdriver.common.keys import Keys
+
+import app as dashboard
+from components import ids
+from server_fixtures import sample_root  # noqa: F401  (pytest fixture)
+from test_dashboard import shown_image
+
+pytestmark = pytest.mark.browser
+TIMEOUT = 10
+
+
+def overlay_query(dash_duo) -> dict[str, list[str]]:
+    image = shown_image(dash_duo)
+    return parse_qs(urlparse(image["src"]).query) if image else {}
+
+
+def wait_for_overlay(dash_duo, check, msg: str) -> dict[str, list[str]]:
+    """Waits until the shown, loaded image's exportImage query passes `check`; returns the query."""
+    dash_duo._wait_for(lambda _: check(overlay_query(dash_duo)), timeout=TIMEOUT, msg=msg)
+    return overlay_query(dash_duo)
+
+
+def open_dashboard(dash_duo, sample_root, path: str = "/") -> dict[str, list[str]]:
+    dash_duo.start_server(dashboard.create_app(data_dir=sample_root))
+    if path != "/":
+        dash_duo.driver.get(dash_duo.server_url + path)
+    dash_duo.wait_for_contains_text(f"#{ids.SERVICE_STATUS}", "SampleMultispectral", timeout=15)
+    return wait_for_overlay(dash_duo, lambda q: "bbox" in q, "no image shown")
+
+
+def choose(dash_duo, dropdown_id: str, value: str) -> None:
+    dash_duo.find_element(f"#{dropdown_id}").click()
+    dash_duo.find_element(f'.dash-dropdown-option:has(input[value="{value}"])').click()
+
+
+def test_a_band_preset_changes_band_ids_and_loads_a_new_image(dash_duo, sample_root):
+    first = open_dashboard(dash_duo, sample_root)
+    assert "bandIds" not in first
+    choose(dash_duo, ids.BAND_PRESET, "Colour infrared")
+    query = wait_for_overlay(dash_duo, lambda q: q.get("bandIds") == ["3,2,1"], "bandIds did not change")
+    assert "renderingRule" not in query  # the band-picking template is cleared
+    assert query["bbox"] == first["bbox"]
+    assert "bandIds=3%2C2%2C1" in dash_duo.driver.current_url
+    assert dash_duo.get_logs() == []
+
+
+def test_an_invalid_custom_rule_shows_an_error_and_keeps_the_image(dash_duo, sample_root):
+    first = open_dashboard(dash_duo, sample_root)
+    box = dash_duo.find_element(f"#{ids.CUSTOM_RULE}")
+    box.send_keys('{"rasterFunction": ')
+    dash_duo.find_element(f"#{ids.NO_DATA}").click()  # the rule is read when its box loses focus
+    dash_duo.wait_for_contains_text(f"#{ids.RULE_ERROR}", "rendering_rule is not valid JSON", timeout=TIMEOUT)
+    assert shown_image(dash_duo)["src"] == dash_duo.driver.execute_script(
+        "return [...document.querySelectorAll('.leaflet-image-layer')].find(i => i.style.opacity !== '0').src")
+    assert overlay_query(dash_duo) == first
+
+
+def test_the_time_slider_sends_a_time_range(dash_duo, sample_root):
+    open_dashboard(dash_duo, sample_root)
+    handles = dash_duo.driver.find_elements("css selector", f"#{ids.TIME_RANGE} [role=slider]")
+    handles[-1].send_keys(Keys.ARROW_LEFT)  # the end moves back to the one-before-last scene
+    query = wait_for_overlay(dash_duo, lambda q: "time" in q, "no time= in the overlay URL")
+    start, end = (int(v) for v in query["time"][0].split(","))
+    assert start < end
+    assert dash_duo.find_element(f"#{ids.TIME_LABEL}").text.endswith("UTC")
+
+
+def test_a_link_restores_the_controls_and_the_overlay(dash_duo, sample_root):
+    query = open_dashboard(dash_duo, sample_root,
+                           "/?service=/arcgis/rest/services/SampleMultispectral/ImageServer"
+                           "&bandIds=5,3,2&opacity=0.5&center=38.5,-121.7&zoom=11")
+    assert query["bandIds"] == ["5,3,2"] and "renderingRule" not in query
+    for cid, text in ((ids.BAND_R, "6: SWIR2"), (ids.BAND_G, "4: NIR"), (ids.BAND_B, "3: Red")):
+        dash_duo.wait_for_text_to_equal(f"#{cid}", text, timeout=TIMEOUT)
+    url = urlparse(dash_duo.driver.current_url)
+    assert parse_qs(url.query)["bandIds"] == ["5,3,2"] and parse_qs(url.query)["zoom"] == ["11"]
+    assert shown_image(dash_duo)["opacity"] == "0.5"
