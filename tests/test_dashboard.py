@@ -44,15 +44,24 @@ def test_first_image_of_the_sample_service_loads(dash_duo, sample_root):
     assert dash_duo.get_logs() == []
 
 
+def enter_service_url(dash_duo, text: str) -> None:
+    """Type a URL into the service box and press Enter, retyping if a callback rewrote it meanwhile."""
+    box = dash_duo.find_element(f"#{ids.SERVICE_URL}")
+    for _ in range(5):
+        box.clear()
+        box.send_keys(text)
+        if box.get_attribute("value") == text:
+            box.send_keys("\n")
+            return
+    raise AssertionError(f"the service box would not keep {text!r}")
+
+
 def test_a_bad_service_url_says_so_and_the_app_keeps_working(dash_duo, sample_root):
     app = dashboard.create_app(data_dir=sample_root)
     dash_duo.start_server(app)
     dash_duo.wait_for_contains_text(f"#{ids.SERVICE_STATUS}", "SampleMultispectral", timeout=15)
-    box = dash_duo.find_element(f"#{ids.SERVICE_URL}")
-    box.clear()
-    box.send_keys("/arcgis/rest/services/NoSuchService/ImageServer\n")
+    enter_service_url(dash_duo, "/arcgis/rest/services/NoSuchService/ImageServer")
     dash_duo.wait_for_contains_text(f"#{ids.SERVICE_STATUS}", "Could not open the service", timeout=15)
     assert "NoSuchService" in dash_duo.find_element(f"#{ids.SERVICE_STATUS}").text
-    box.clear()
-    box.send_keys("/arcgis/rest/services/SampleElevation/ImageServer\n")
+    enter_service_url(dash_duo, "/arcgis/rest/services/SampleElevation/ImageServer")
     dash_duo.wait_for_contains_text(f"#{ids.SERVICE_STATUS}", "SampleElevation: 1 band", timeout=15)
