@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dash import Dash
 
-from callbacks import basemap, controls, service, urlstate
+from callbacks import basemap, controls, events, service, urlstate
 from components import imagemaplayer
 from components.basemaps import BASEMAPS, DEFAULT_BASEMAP
 from components.layout import build_layout
@@ -40,6 +40,7 @@ def create_app(
     service.register(app)
     controls.register(app)
     urlstate.register(app)
+    events.register(app)
     return app
 
 

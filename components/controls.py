@@ -96,5 +96,10 @@ def control_panel() -> html.Aside:
                 _field("Format", _dropdown(ids.IMAGE_FORMAT, "jpgpng", FORMATS, value="jpgpng", clearable=False)),
                 _error(ids.DISPLAY_ERROR),
             ),
+            _section(
+                "Layer events",
+                html.Div(id=ids.LAYER_COUNTS, className="event-counts"),
+                html.Ol(id=ids.EVENTS_LOG, className="events-log", reversed=True),
+            ),
         ],
     )

@@ -5,6 +5,7 @@ Import the fixtures you use into a test module (`from server_fixtures import ser
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from sampleserver.sampledata import ensure_sample_data
 from sampleserver.server import RedactingRequestHandler, create_app, create_blueprint
 from sampleserver.tokens import Security
 
-SAMPLE_SIZE = 64
+SAMPLE_SIZE = int(os.environ.get("SAMPLE_SIZE", "64"))  # README screenshots use the full 1280
 USERS = {"analyst": "s3cret-pass"}
 TOKEN_MINUTES = 60
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -26,7 +28,7 @@ def shown_image(dash_duo) -> dict | None:
     return visible[0] if len(visible) == 1 else None
 
 
-def test_first_image_of_the_sample_service_loads(dash_duo, sample_root):
+def test_first_image_of_the_sample_service_loads(dash_duo, sample_root, tmp_path):
     app = dashboard.create_app(data_dir=sample_root)
     dash_duo.start_server(app)
     dash_duo.wait_for_contains_text(f"#{ids.SERVICE_STATUS}", "SampleMultispectral: 6 bands", timeout=15)
@@ -41,7 +43,12 @@ def test_first_image_of_the_sample_service_loads(dash_duo, sample_root):
     assert (width, height) == tuple(round(v) for v in map_size)
     assert query["bboxSR"] == ["3857"] and query["f"] == ["image"]
     assert query["renderingRule"] == ['{"rasterFunction":"Natural Color"}']
+    dash_duo.wait_for_contains_text(f"#{ids.EVENTS_LOG}", "load: exportImage", timeout=10)
+    dash_duo.wait_for_contains_text(f"#{ids.LAYER_COUNTS}", "idle", timeout=10)
     assert dash_duo.get_logs() == []
+    # The README picture: SCREENSHOT_DIR=docs SAMPLE_SIZE=1280 scripts/test.sh -k first_image refreshes it.
+    screenshot = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path) / "dashboard.png"
+    assert dash_duo.driver.save_screenshot(str(screenshot))
 
 
 def enter_service_url(dash_duo, text: str) -> None:
