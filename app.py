@@ -7,6 +7,7 @@ ImageServer client from `imageservice` and the embedded server from `sampleserve
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from pathlib import Path
 
@@ -29,15 +30,17 @@ def create_app(
     service_url: str = DEFAULT_SERVICE_URL,
     basemap_key: str = DEFAULT_BASEMAP,
     data_dir: Path | None = DEFAULT_DATA_DIR,
+    layer_options: dict | None = None,
 ) -> Dash:
-    """Build the Dash app; `data_dir=None` leaves out the embedded ImageServer."""
+    """Build the Dash app; `data_dir=None` leaves out the embedded ImageServer. `layer_options`
+    (LayerParams fields, e.g. {"band_ids": [3, 2, 1]}) apply to every service opened."""
     app = Dash(__name__, title="ArcGIS Image Service Explorer", assets_folder=str(HERE / "assets"))
     if data_dir is not None:
         mount_sample_server(app, data_dir)
     app.layout = build_layout(service_url=service_url, basemap=basemap_key)
     imagemaplayer.register(app)
     basemap.register(app)
-    service.register(app)
+    service.register(app, layer_options)
     controls.register(app)
     urlstate.register(app)
     events.register(app)
@@ -56,6 +59,17 @@ def mount_sample_server(app: Dash, data_dir: Path) -> None:
     app.server.register_blueprint(create_blueprint(services), url_prefix="/arcgis")
 
 
+def json_object(text: str) -> dict:
+    """A JSON object from the command line or environment, or a clear usage error."""
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object, e.g. {\"band_ids\": [3, 2, 1]}")
+    return value
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     env = os.environ.get
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -66,6 +80,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--basemap", choices=sorted(BASEMAPS), default=env("IMAGESERVICE_BASEMAP", DEFAULT_BASEMAP))
     parser.add_argument("--data-dir", type=Path, default=Path(env("IMAGESERVICE_DATA_DIR", str(DEFAULT_DATA_DIR))),
                         help="the embedded server's data: a folder of services (GeoTIFFs); sample data is generated into an empty one")
+    parser.add_argument("--layer-options", type=json_object, default=env("IMAGESERVICE_LAYER_OPTIONS", "{}"),
+                        help='layer options as JSON with Python names, e.g. \'{"band_ids": [3, 2, 1], "opacity": 0.8}\'')
     parser.add_argument("--no-embedded-server", action="store_true", help="do not serve the sample ImageServer")
     parser.add_argument("--debug", action="store_true")
     return parser.parse_args(argv)
@@ -77,6 +93,7 @@ def main(argv: list[str] | None = None) -> None:
         service_url=args.service_url,
         basemap_key=args.basemap,
         data_dir=None if args.no_embedded_server else args.data_dir,
+        layer_options=args.layer_options,
     )
     print(f"Dashboard: http://{args.host}:{args.port}/", flush=True)
     # The access log must not show tokens or passwords in request lines.

@@ -24,12 +24,15 @@ def absolute_url(url: str) -> str:
     return urljoin(flask.request.host_url, url) if url.startswith("/") else url
 
 
-def default_params(url: str, info: ServiceInfo) -> LayerParams:
+def default_params(url: str, info: ServiceInfo, options: dict | None = None) -> LayerParams:
     """What a new service opens with: its first raster function template when it has one
-    (a stretched, coloured picture rather than raw values), else the raw bands."""
+    (a stretched, coloured picture rather than raw values), else the raw bands; then the
+    operator's layer options (command line or environment), which win. Chosen bands replace the
+    template, whose own band choice would conflict with them."""
+    options = options or {}
     templates = [name for name in info.raster_functions if name != "None"]
-    rule = {"rasterFunction": templates[0]} if templates else None
-    return LayerParams(url=url, rendering_rule=rule)
+    rule = {"rasterFunction": templates[0]} if templates and "band_ids" not in options else None
+    return LayerParams.from_dict({"url": url, "rendering_rule": rule, **options})
 
 
 def describe(info: ServiceInfo) -> str:
@@ -51,14 +54,14 @@ def acquisition_dates(client: ImageServiceClient, info: ServiceInfo) -> list[int
     return [f["attributes"][field] for f in features.get("features", []) if f["attributes"].get(field) is not None]
 
 
-def open_service(url: str, restored: dict | None) -> tuple:
+def open_service(url: str, restored: dict | None, options: dict | None = None) -> tuple:
     """(status text, status class, layer params, map viewport, control options) for a service
     URL, errors in plain words. A page link's params and view (`restored`, see urlstate) win
     over the defaults when they are for this service."""
     try:
         client = ImageServiceClient(absolute_url(url), timeout=20)
         info = parse_service_info(client.metadata())
-        params = default_params(client.base_url, info).to_dict()
+        params = default_params(client.base_url, info, options).to_dict()
     except ImageServiceError as error:
         return f"Could not open the service: {error}", "service-status error", no_update, no_update, no_update
     viewport = no_update
@@ -79,7 +82,7 @@ def image_status(state: dict | None) -> tuple[str, str] | tuple[object, object]:
     return f"The image could not be drawn: {state['error']}", "service-status error"
 
 
-def register(app: Dash) -> None:
+def register(app: Dash, layer_options: dict | None = None) -> None:
     app.callback(
         Output(ids.SERVICE_STATUS, "children"),
         Output(ids.SERVICE_STATUS, "className"),
@@ -88,7 +91,7 @@ def register(app: Dash) -> None:
         Output(ids.SERVICE_INFO, "data"),
         Input(ids.SERVICE_URL, "value"),
         State(ids.RESTORED, "data"),
-    )(open_service)
+    )(lambda url, restored: open_service(url, restored, layer_options))
     app.callback(
         Output(ids.SERVICE_STATUS, "children", allow_duplicate=True),
         Output(ids.SERVICE_STATUS, "className", allow_duplicate=True),

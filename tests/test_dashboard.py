@@ -72,3 +72,20 @@ def test_a_bad_service_url_says_so_and_the_app_keeps_working(dash_duo, sample_ro
     assert "NoSuchService" in dash_duo.find_element(f"#{ids.SERVICE_STATUS}").text
     enter_service_url(dash_duo, "/arcgis/rest/services/SampleElevation/ImageServer")
     dash_duo.wait_for_contains_text(f"#{ids.SERVICE_STATUS}", "SampleElevation: 1 band", timeout=15)
+
+
+def test_layer_options_from_the_command_line_apply_to_the_opened_service(dash_duo, sample_root):
+    options = dashboard.parse_args(["--layer-options", '{"band_ids": [3, 2, 1], "opacity": 0.5}']).layer_options
+    app = dashboard.create_app(data_dir=sample_root, layer_options=options)
+    dash_duo.start_server(app)
+    dash_duo._wait_for(lambda _: shown_image(dash_duo) is not None, timeout=15, msg="no image shown")
+    image = shown_image(dash_duo)
+    query = parse_qs(urlparse(image["src"]).query)
+    assert query["bandIds"] == ["3,2,1"] and "renderingRule" not in query
+    assert image["opacity"] == "0.5"
+
+
+def test_bad_layer_options_are_refused_in_plain_words(capsys):
+    with pytest.raises(SystemExit):
+        dashboard.parse_args(["--layer-options", "[1, 2]"])
+    assert "must be a JSON object" in capsys.readouterr().err
