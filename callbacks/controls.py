@@ -299,6 +299,12 @@ def choose_preset(label: str | None, options: dict | None) -> tuple:
     return no_update if bands is None else (*bands, None, "")
 
 
+def clear_bands_for_rule(rule: str | None) -> tuple:
+    """Choosing a rendering rule clears the band dropdowns, the mirror of choose_preset: the
+    rule's output has its own bands, and bandIds meant for the raw bands would not fit it."""
+    return (None, None, None) if rule else no_update
+
+
 def toggle_play(n_clicks: int | None, disabled: bool) -> tuple[bool, str]:
     """The play button starts or stops the interval that steps the time window."""
     return (False, "❚❚ Pause") if disabled else (True, "▶ Play")
@@ -346,6 +352,11 @@ def register(app: Dash) -> None:
         Input(ids.BAND_PRESET, "value"), State(ids.SERVICE_INFO, "data"),
         prevent_initial_call=True,
     )(choose_preset)
+    app.callback(
+        *(Output(cid, "value", allow_duplicate=True) for cid in (ids.BAND_R, ids.BAND_G, ids.BAND_B)),
+        Input(ids.RENDERING_RULE, "value"),
+        prevent_initial_call=True,
+    )(clear_bands_for_rule)
     app.callback(
         Output(ids.TIME_TICK, "disabled"), Output(ids.TIME_PLAY, "children"),
         Input(ids.TIME_PLAY, "n_clicks"), State(ids.TIME_TICK, "disabled"),

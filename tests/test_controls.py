@@ -289,3 +289,12 @@ def test_image_errors_reach_the_status_line():
         "The image could not be drawn: Invalid or missing input parameters. (code 400): bad bandIds",
         "service-status error",
     )
+
+
+def test_choosing_a_rendering_rule_clears_the_band_dropdowns():
+    from dash import no_update
+
+    from callbacks.controls import clear_bands_for_rule
+
+    assert clear_bands_for_rule("Natural Color") == (None, None, None)
+    assert clear_bands_for_rule(None) is no_update

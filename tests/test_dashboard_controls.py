@@ -48,6 +48,10 @@ def test_a_band_preset_changes_band_ids_and_loads_a_new_image(dash_duo, sample_r
     assert "renderingRule" not in query  # the band-picking template is cleared
     assert query["bbox"] == first["bbox"]
     assert "bandIds=3%2C2%2C1" in dash_duo.driver.current_url
+    # and back: a rendering rule clears the bands it would not fit
+    choose(dash_duo, ids.RENDERING_RULE, "NDVI Colorized")
+    query = wait_for_overlay(dash_duo, lambda q: "renderingRule" in q, "the rendering rule was not applied")
+    assert query["renderingRule"] == ['{"rasterFunction":"NDVI Colorized"}'] and "bandIds" not in query
     assert dash_duo.get_logs() == []
 
 
