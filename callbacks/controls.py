@@ -182,6 +182,18 @@ def mosaic_rule_from(method: str | None, sort_field: str | None, sort_value: str
     return {key: value for key, value in rule.items() if value is not None}
 
 
+MOSAIC_CONTROL_KEYS = {"mosaicMethod", "sortField", "sortValue", "ascending", "mosaicOperation"}
+
+
+def with_other_keys(rule: dict | None, current: dict | None) -> dict | None:
+    """The controls' rule plus what they do not edit (lockRasterIds, where, fids, ... from a link
+    or another callback), so a control change never drops them."""
+    if rule is None:
+        return None
+    kept = {key: value for key, value in (current or {}).items() if key not in MOSAIC_CONTROL_KEYS}
+    return {**kept, **rule}
+
+
 def time_from_range(value: list[int] | None, time: dict | None) -> tuple[int | None, int | None]:
     """(from, to) of the slider; the full extent means no time filter (every scene)."""
     if not value or not time or list(value) == [time["min"], time["max"]]:
@@ -210,8 +222,9 @@ def params_from_controls(params: dict, options: dict, **values: Any) -> tuple[di
             .set_pixel_type(v["pixel_type"] or None))
     attempt("no_data", lambda: layer.set_no_data(v["no_data"], v["no_data_interpretation"] if no_data_set else None))
     attempt("rule", lambda: layer.set_rendering_rule(rendering_rule_from(v["rendering_rule"], v["custom_rule"])))
-    attempt("mosaic", lambda: layer.set_mosaic_rule(mosaic_rule_from(
-        v["mosaic_method"], v["sort_field"], v["sort_value"], v["sort_ascending"], v["mosaic_operation"])))
+    attempt("mosaic", lambda: layer.set_mosaic_rule(with_other_keys(mosaic_rule_from(
+        v["mosaic_method"], v["sort_field"], v["sort_value"], v["sort_ascending"], v["mosaic_operation"]),
+        params.get("mosaic_rule"))))
     attempt("time", lambda: layer.set_time_range(*time_from_range(v["time_range"], options["time"])))
     attempt("display", lambda: layer.set_opacity(v["opacity"]))
     attempt("display", lambda: layer.bring_to_back() if v["position"] == "back" else layer.bring_to_front())

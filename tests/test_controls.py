@@ -298,3 +298,15 @@ def test_choosing_a_rendering_rule_clears_the_band_dropdowns():
 
     assert clear_bands_for_rule("Natural Color") == (None, None, None)
     assert clear_bands_for_rule(None) is no_update
+
+
+def test_mosaic_keys_the_controls_do_not_edit_are_kept():
+    from callbacks.controls import with_other_keys
+
+    current = {"mosaicMethod": "esriMosaicLockRaster", "lockRasterIds": [3], "where": "CloudCover < 10",
+               "mosaicOperation": "MT_LAST"}
+    assert with_other_keys({"mosaicMethod": "esriMosaicLockRaster", "mosaicOperation": "MT_FIRST"}, current) == {
+        "lockRasterIds": [3], "where": "CloudCover < 10", "mosaicMethod": "esriMosaicLockRaster",
+        "mosaicOperation": "MT_FIRST"}
+    assert with_other_keys(None, current) is None
+    assert with_other_keys({"mosaicMethod": "esriMosaicCenter"}, None) == {"mosaicMethod": "esriMosaicCenter"}
