@@ -70,10 +70,6 @@ class _Ids:
         """dcc.Store: the last events (loading, load, error, request*) as [{type, time, ...}]."""
         return _id("events", aio_id)
 
-    @staticmethod
-    def overlay(buffer: str, aio_id: Any) -> dict:
-        return _id(buffer, aio_id)
-
 
 def template_for(params: dict | None, display: dict) -> dict:
     """What the browser needs to draw a layer: the URL template, f, opacity, z-index, zoom range.
