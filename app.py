@@ -13,7 +13,8 @@ from pathlib import Path
 
 from dash import Dash
 
-from callbacks import basemap, controls, events, service, urlstate
+from callbacks import basemap, catalog, controls, events, histogram, info, pixel, service, swipe, urlstate
+from callbacks.background import background_manager
 from components import imagemaplayer
 from components.basemaps import BASEMAPS, DEFAULT_BASEMAP
 from components.layout import build_layout
@@ -34,7 +35,8 @@ def create_app(
 ) -> Dash:
     """Build the Dash app; `data_dir=None` leaves out the embedded ImageServer. `layer_options`
     (LayerParams fields, e.g. {"band_ids": [3, 2, 1]}) apply to every service opened."""
-    app = Dash(__name__, title="ArcGIS Image Service Explorer", assets_folder=str(HERE / "assets"))
+    app = Dash(__name__, title="ArcGIS Image Service Explorer", assets_folder=str(HERE / "assets"),
+               background_callback_manager=background_manager())
     if data_dir is not None:
         mount_sample_server(app, data_dir)
     app.layout = build_layout(service_url=service_url, basemap=basemap_key)
@@ -44,6 +46,8 @@ def create_app(
     controls.register(app)
     urlstate.register(app)
     events.register(app)
+    for tool in (pixel, catalog, info, histogram, swipe):
+        tool.register(app)
     return app
 
 

@@ -48,3 +48,13 @@ TIME_ERROR = "time-error"
 DISPLAY_ERROR = "display-error"
 EVENTS_LOG = "events-log"
 LAYER_COUNTS = "layer-counts"
+
+# The inspector beside the map: one tab per tool.
+INSPECTOR = "inspector"
+INSPECTOR_TABS = "inspector-tabs"
+
+# Pixel inspector (identify on click, profiles).
+
+# Catalog (query footprints, scene picking) and the service info panel.
+
+# Histogram (computeHistograms) and swipe comparison.

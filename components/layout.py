@@ -7,8 +7,13 @@ from dash import dcc, html
 
 from . import ids
 from .basemaps import basemap_layers, basemap_options
+from .catalogpanel import catalog_map_layers, catalog_panel
 from .controls import control_panel
+from .histogrampanel import histogram_panel
 from .imagemaplayer import ImageMapLayer
+from .infopanel import info_panel
+from .pixelpanel import pixel_map_layers, pixel_panel
+from .swipe import swipe_map_layers, swipe_panel
 
 
 def build_layout(*, service_url: str, basemap: str) -> html.Div:
@@ -50,9 +55,13 @@ def build_layout(*, service_url: str, basemap: str) -> html.Div:
                         zoom=10,
                         children=[
                             dl.LayerGroup(id=ids.BASEMAP, children=basemap_layers(basemap)),
+                            *swipe_map_layers(),
                             ImageMapLayer(None, aio_id=ids.MAIN_LAYER),
+                            *catalog_map_layers(),
+                            *pixel_map_layers(),
                         ],
                     ),
+                    inspector(),
                 ],
             ),
             dcc.Location(id=ids.LOCATION, refresh=False),
@@ -60,4 +69,23 @@ def build_layout(*, service_url: str, basemap: str) -> html.Div:
             dcc.Store(id=ids.SERVICE_INFO),
             html.Div(id=ids.URL_QUERY, hidden=True),
         ],
+    )
+
+
+def inspector() -> html.Aside:
+    """The tools right of the map, one tab each."""
+    tabs = [("pixel", "Pixel", pixel_panel()), ("catalog", "Catalog", catalog_panel()),
+            ("histogram", "Histogram", histogram_panel()), ("compare", "Compare", swipe_panel()),
+            ("info", "Service", info_panel())]
+    return html.Aside(
+        id=ids.INSPECTOR,
+        className="inspector",
+        children=dcc.Tabs(
+            id=ids.INSPECTOR_TABS,
+            value="pixel",
+            className="inspector-tabs",
+            children=[dcc.Tab(label=label, value=value, className="inspector-tab",
+                              selected_className="inspector-tab--selected", children=content)
+                      for value, label, content in tabs],
+        ),
     )
