@@ -12,6 +12,7 @@
     if (window.imageMapLayer) { return; } // served both as an asset and by register(app)
 
     const UPDATE_INTERVAL = 150; // ms, esri-leaflet's ImageMapLayer throttle
+    const CLICK_DELAY = 300; // ms, esri-leaflet's popup wait: a double-click (zoom) in it cancels the click
     const MAX_EVENTS = 50;
     const BLANK = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7";
     const layers = {}; // aio_id -> per-layer state
@@ -30,7 +31,7 @@
             layers[aioId] = {seq: 0, front: "a", pending: null, shown: null, events: [], loading: false,
                              counts: {loading: 0, load: 0, error: 0}, error: null, ids: null, map: null,
                              // buffers: what each <img> holds, as a set_props of an unchanged url fires no load
-                             buffers: emptyBuffers(), report: null};
+                             buffers: emptyBuffers(), report: null, clickTimer: null};
         }
         return layers[aioId];
     }
@@ -174,6 +175,14 @@
         publish(layer);
     }
 
+    // A map click, published once no double-click has followed it.
+    function clicked(layer, event) {
+        clearTimeout(layer.clickTimer);
+        layer.clickTimer = setTimeout(() => setProps(layer.ids.click, {
+            data: {lat: event.latlng.lat, lng: event.latlng.lng, time: Date.now()},
+        }), CLICK_DELAY);
+    }
+
     const api = {
         // The Leaflet map a layer is drawn on, for other clientside code (and tests).
         mapOf: function (aioId) { return layers[aioId] ? layers[aioId].map : null; },
@@ -187,7 +196,7 @@
             const layer = stateFor(aioId);
             const map = ctx.map;
             layer.ids = {a: idOf(ctx, "a"), b: idOf(ctx, "b"), view: idOf(ctx, "view"),
-                         state: idOf(ctx, "state"), events: idOf(ctx, "events")};
+                         state: idOf(ctx, "state"), events: idOf(ctx, "events"), click: idOf(ctx, "click")};
             if (event.target._url !== layer.buffers.a.url) {
                 // A new layer under this id (a remount keeps the urls set before): start afresh.
                 layer.buffers = emptyBuffers();
@@ -199,6 +208,8 @@
                 layer.map = map;
                 layer.report = throttle(() => setProps(layer.ids.view, {data: currentView(map)}), UPDATE_INTERVAL);
                 map.on("moveend resize", layer.report);
+                map.on("click", (e) => clicked(layer, e));
+                map.on("dblclick", () => clearTimeout(layer.clickTimer));
             }
             setTimeout(layer.report, 0); // after the layout has registered the stores
         },

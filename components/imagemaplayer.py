@@ -66,6 +66,12 @@ class _Ids:
         return _id("state", aio_id)
 
     @staticmethod
+    def click(aio_id: Any) -> dict:
+        """dcc.Store: the last map click, {lat, lng, time}, written 300 ms after it when no
+        double-click (a zoom) followed, as esri-leaflet's popup does. Listen to it for identify."""
+        return _id("click", aio_id)
+
+    @staticmethod
     def events(aio_id: Any) -> dict:
         """dcc.Store: the last events (loading, load, error, request*) as [{type, time, ...}]."""
         return _id("events", aio_id)
@@ -159,6 +165,7 @@ class ImageMapLayer(dl.LayerGroup):
                 dcc.Store(id=_id("view", aio_id)),
                 dcc.Store(id=_id("state", aio_id), data=INITIAL_STATE),
                 dcc.Store(id=_id("events", aio_id), data=[]),
+                dcc.Store(id=_id("click", aio_id)),
             ],
         )
 

@@ -15,6 +15,7 @@ import dash_leaflet as dl
 import flask
 import pytest
 from dash import Dash, Input, Output, State, html
+from selenium.webdriver.common.actions.action_builder import ActionBuilder
 
 import sampleserver.server
 from components import imagemaplayer
@@ -336,3 +337,28 @@ def test_a_4326_map_gets_degrees_and_a_crs_mismatch_is_reported(dash_duo, servic
     assert west < CENTER[1] < east and south < CENTER[0] < north
     assert state(dash_duo, "y")["error"] == 'The layer\'s crs (EPSG:3857) is not the map\'s: give ImageMapLayer crs="EPSG:4326".'
     assert [i["src"] for i in visible_images(dash_duo)] == [shown["url"]]
+
+
+def test_a_click_reaches_the_click_store_and_a_double_click_does_not(dash_duo, services):
+    shown = html.Pre(id="clicked")
+
+    def setup(app: Dash) -> None:
+        app.callback(Output("clicked", "children"), Input(ImageMapLayer.ids.click("x"), "data"),
+                     prevent_initial_call=True)(lambda data: f"{data['lat']:.5f},{data['lng']:.5f}")
+
+    start(dash_duo, services, lambda root: [ImageMapLayer(root + SERVICE_PATH, aio_id="x")], extra=[shown], setup=setup)
+    wait_shown(dash_duo, "x")
+    box = dash_duo.find_element(".leaflet-container").rect
+    double_click = ActionBuilder(dash_duo.driver)
+    double_click.pointer_action.move_to_location(box["x"] + 320, box["y"] + 200).double_click()
+    double_click.perform()
+    wait_until(dash_duo, lambda: js(dash_duo, "return window.imageMapLayer.mapOf('x').getZoom()") == ZOOM + 1,
+               "the double-click did not zoom in")
+    time.sleep(0.6)  # twice the click delay: a published click would have arrived by now
+    assert dash_duo.find_element("#clicked").text == ""
+    click = ActionBuilder(dash_duo.driver)
+    click.pointer_action.move_to_location(box["x"] + 120, box["y"] + 100).click()
+    click.perform()
+    expected = js(dash_duo, """const ll = window.imageMapLayer.mapOf('x').containerPointToLatLng([120, 100]);
+        return ll.lat.toFixed(5) + ',' + ll.lng.toFixed(5)""")
+    dash_duo.wait_for_text_to_equal("#clicked", expected, timeout=5)
