@@ -18,6 +18,7 @@ from callbacks.background import background_manager
 from components import imagemaplayer
 from components.basemaps import BASEMAPS, DEFAULT_BASEMAP
 from components.layout import build_layout
+from resourceproxy import ProxyConfig, install as install_proxy
 from sampleserver.server import RedactingRequestHandler
 
 HERE = Path(__file__).resolve().parent
@@ -32,13 +33,17 @@ def create_app(
     basemap_key: str = DEFAULT_BASEMAP,
     data_dir: Path | None = DEFAULT_DATA_DIR,
     layer_options: dict | None = None,
+    proxy_config: ProxyConfig | None = None,
 ) -> Dash:
     """Build the Dash app; `data_dir=None` leaves out the embedded ImageServer. `layer_options`
-    (LayerParams fields, e.g. {"band_ids": [3, 2, 1]}) apply to every service opened."""
+    (LayerParams fields, e.g. {"band_ids": [3, 2, 1]}) apply to every service opened.
+    `proxy_config` serves the resource proxy at /proxy (see docs/proxy.md)."""
     app = Dash(__name__, title="ArcGIS Image Service Explorer", assets_folder=str(HERE / "assets"),
                background_callback_manager=background_manager())
     if data_dir is not None:
         mount_sample_server(app, data_dir)
+    if proxy_config is not None:
+        install_proxy(app.server, proxy_config, prefix=app.config.requests_pathname_prefix)
     app.layout = build_layout(service_url=service_url, basemap=basemap_key)
     imagemaplayer.register(app)
     basemap.register(app)
@@ -74,6 +79,14 @@ def json_object(text: str) -> dict:
     return value
 
 
+def proxy_config(path: str) -> ProxyConfig:
+    """The proxy's allow-list file (REDIS_URL picks the Redis cache), or a clear usage error."""
+    try:
+        return ProxyConfig.from_env({**os.environ, "IMAGESERVICE_PROXY_CONFIG": path})
+    except (OSError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(f"proxy configuration {path}: {exc}") from None
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     env = os.environ.get
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -86,6 +99,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="the embedded server's data: a folder of services (GeoTIFFs); sample data is generated into an empty one")
     parser.add_argument("--layer-options", type=json_object, default=env("IMAGESERVICE_LAYER_OPTIONS", "{}"),
                         help='layer options as JSON with Python names, e.g. \'{"band_ids": [3, 2, 1], "opacity": 0.8}\'')
+    parser.add_argument("--proxy-config", type=proxy_config, default=env("IMAGESERVICE_PROXY_CONFIG"),
+                        help="serve the resource proxy at /proxy with this allow-list (TOML or JSON, see docs/proxy.md)")
     parser.add_argument("--no-embedded-server", action="store_true", help="do not serve the sample ImageServer")
     parser.add_argument("--debug", action="store_true")
     return parser.parse_args(argv)
@@ -98,6 +113,7 @@ def main(argv: list[str] | None = None) -> None:
         basemap_key=args.basemap,
         data_dir=None if args.no_embedded_server else args.data_dir,
         layer_options=args.layer_options,
+        proxy_config=args.proxy_config,
     )
     print(f"Dashboard: http://{args.host}:{args.port}/", flush=True)
     # The access log must not show tokens or passwords in request lines.

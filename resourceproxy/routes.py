@@ -1,0 +1,125 @@
+"""The `<prefix>proxy?<url>` route: allow-list check, cache, upstream exchange, browser answer.
+
+One request goes: parse the target strictly -> find its allow-list entry -> look in the cache
+(keyed on what the browser sent) -> otherwise add the operator token, send, retry once with a
+fresh token after a 498 -> scrub the token -> cache if worth it -> route f=json hrefs through the
+proxy. Refusals and failures answer in the ArcGIS error envelope with a 403/502/504 status.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+
+from flask import Flask, Response, request
+
+from resourceproxy.cache import ResponseCache, cache_key, cacheable, storable
+from resourceproxy.config import ProxyConfig
+from resourceproxy.errors import ProxyError, Refused
+from resourceproxy.forward import Pairs, Upstream, new_session, redact_logs, send
+from resourceproxy.rewrite import route_hrefs, scrub
+from resourceproxy.targets import Target, parse_target
+from resourceproxy.tokens import TokenSource
+
+log = logging.getLogger(__name__)
+
+ENDPOINT = "resourceproxy"
+FORM_TYPES = ("", "application/x-www-form-urlencoded")
+# Proxied pages render as sandboxed documents: an upstream HTML page cannot run script on the
+# dashboard's origin.
+SAFETY_HEADERS = {"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"}
+
+
+def install(server: Flask, config: ProxyConfig, *, prefix: str = "/",
+            clock: Callable[[], float] = time.time) -> None:
+    """Serve the proxy at `<prefix>proxy` on `server`; `clock` (epoch seconds) judges token expiry."""
+    redact_logs()
+    session = new_session()
+    sources = {entry: TokenSource(entry, session, config, clock=clock) for entry in config.services}
+    cache = ResponseCache(server, config)
+
+    def exchange(method: str, target: Target, form: Pairs | None, source: TokenSource) -> Upstream:
+        """Send with the operator token, renewing it once if the server calls it invalid."""
+        token = source.current()
+        upstream = send(session, method, target.location.url, config, **with_token(target.query, form, token))
+        if token and upstream.error_code == 498:
+            fresh = source.renew(token)
+            if fresh:
+                token = fresh
+                upstream = send(session, method, target.location.url, config,
+                                **with_token(target.query, form, token))
+        return scrub(upstream, token)
+
+    def proxy() -> Response:
+        method = "POST" if request.method == "POST" else "GET"
+        raw = unwrapped(request.query_string.decode("latin-1"))
+        try:
+            target = parse_target(raw)
+            entry = config.entry_for(target.location, method)
+            if entry is None:
+                raise Refused("This URL is not one of the services the proxy is configured for.")
+            source = sources[entry]
+            form = form_pairs()
+            if source.operated:  # the operator's token replaces the browser's
+                target = Target(target.location, without_token(target.query))
+                form = None if form is None else without_token(form)
+            cached = cacheable(target.location)
+            key = cache_key(method, target.location, [*target.query, *(form or [])])
+            upstream = cache.get(key) if cached else None
+            if upstream is None:
+                upstream = exchange(method, target, form, source)
+                if cached and storable(upstream):
+                    cache.put(key, upstream)
+        except ProxyError as error:
+            if isinstance(error, Refused):
+                log.warning("refused %s %r: %s", method, raw.partition("?")[0][:200], error.details[0])
+            return error_response(error)
+        return browser_response(route_hrefs(upstream, request.base_url, config))
+
+    server.add_url_rule(prefix.rstrip("/") + "/proxy", ENDPOINT, proxy, methods=["GET", "POST"])
+
+
+def unwrapped(raw: str) -> str:
+    """The target with one leading copy of this proxy's own URL removed.
+
+    esri-leaflet-style clients wrap an f=json href in `proxy?` themselves; an href this proxy
+    already routed would otherwise arrive as `proxy?<proxy>?<url>`.
+    """
+    for own in (request.base_url + "?", request.path + "?"):
+        if raw.startswith(own):
+            return raw[len(own):]
+    return raw
+
+
+def form_pairs() -> list[tuple[str, str]] | None:
+    """A POST's form fields (None for GET); other body types are refused, not dropped."""
+    if request.method != "POST":
+        return None
+    if request.mimetype not in FORM_TYPES:
+        raise Refused("Only form-encoded (application/x-www-form-urlencoded) POST bodies are forwarded.")
+    return list(request.form.items(multi=True))
+
+
+def without_token(pairs: Pairs) -> list[tuple[str, str]]:
+    return [(name, value) for name, value in pairs if name.lower() != "token"]
+
+
+def with_token(query: Pairs, form: Pairs | None, token: str | None) -> dict:
+    """`send` keyword arguments: the token in the form body of a POST, else in the query."""
+    if not token:
+        return {"query": query, "form": form}
+    if form is not None:
+        return {"query": query, "form": [*form, ("token", token)]}
+    return {"query": [*query, ("token", token)], "form": None}
+
+
+def browser_response(upstream: Upstream) -> Response:
+    response = Response(upstream.body, status=upstream.status, content_type=upstream.content_type)
+    response.headers.update({**upstream.headers, **SAFETY_HEADERS})
+    return response
+
+
+def error_response(error: ProxyError) -> Response:
+    return Response(json.dumps(error.envelope()), status=error.status, mimetype="application/json")

@@ -1,0 +1,38 @@
+"""The ImageMapLayer component with `proxy="/proxy"` in real headless Chromium, drawing a
+token-secured service whose token only the proxy knows."""
+
+from __future__ import annotations
+
+import pytest
+from dash import Dash
+
+from components.imagemaplayer import ImageMapLayer
+from resourceproxy import ProxyConfig, install
+from server_fixtures import USERS, sample_root, secure_url, services, token_clock  # noqa: F401  (pytest fixtures)
+from test_imagemaplayer_browser import SERVICE_PATH, js, start, visible_images, wait_shown
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_secured_service_draws_through_the_proxy_in_both_f_modes(dash_duo, services, secure_url, token_clock):
+    user, password = next(iter(USERS.items()))
+
+    def setup(app: Dash) -> None:
+        entry = {"url": secure_url + SERVICE_PATH, "username": user, "password": password}
+        install(app.server, ProxyConfig.from_mapping({"services": [entry], "cache_timeout": 0}), clock=token_clock)
+
+    start(dash_duo, services, lambda root: [
+        ImageMapLayer(secure_url + SERVICE_PATH, aio_id="x", proxy="/proxy"),
+        ImageMapLayer(secure_url + SERVICE_PATH, aio_id="y", proxy="/proxy", f="json", opacity=0.5),
+    ], setup=setup)
+    image_url = wait_shown(dash_duo, "x")["url"]
+    href_url = wait_shown(dash_duo, "y")["url"]
+    assert image_url.startswith(f"/proxy?{secure_url}{SERVICE_PATH}/exportImage?")
+    # esri-leaflet's `proxy?href` around an href the proxy already routed through itself.
+    assert href_url.startswith("/proxy?http://localhost:")
+    assert f"/proxy?{secure_url}/arcgis/rest/directories/arcgisoutput/" in href_url
+    images = visible_images(dash_duo)
+    assert len(images) == 2 and all(image["loaded"] for image in images)
+    fetched = js(dash_duo, "return performance.getEntriesByType('resource').map(e => e.name).join(' ')")
+    assert "token" not in fetched and "token" not in image_url + href_url
+    assert dash_duo.get_logs() == []
