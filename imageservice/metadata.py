@@ -7,6 +7,7 @@ requests. Those differences are absorbed here, once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -104,6 +105,13 @@ def spatial_reference_crs(spatial_reference: Mapping[str, Any] | None) -> CRS | 
     except CRSError:
         return None
     return None
+
+
+def spatial_reference_name(spatial_reference: Mapping[str, Any] | None) -> str | None:
+    """The coordinate system's name for people ("WGS 84 / UTM zone 10N"); None when unknown."""
+    crs = spatial_reference_crs(spatial_reference)
+    match = re.match(r'\s*[A-Z]+\["([^"]+)"', crs.to_wkt()) if crs is not None else None
+    return match.group(1) if match else None
 
 
 def parse_service_info(root: Mapping[str, Any]) -> ServiceInfo:
