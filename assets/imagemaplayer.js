@@ -6,6 +6,7 @@
  * Two ImageOverlays form a double buffer: the new image loads in the hidden one and is shown only
  * if it is still the newest request, so the old picture stays in place until then and an image
  * for a superseded view is never shown. Events are mirrored into the layer's dcc.Stores.
+ * The layer's attribution (its attribution store) is kept in the map's attribution control.
  */
 (function () {
     "use strict";
@@ -31,7 +32,9 @@
             layers[aioId] = {seq: 0, front: "a", pending: null, shown: null, events: [], loading: false,
                              counts: {loading: 0, load: 0, error: 0}, error: null, ids: null, map: null,
                              // buffers: what each <img> holds, as a set_props of an unchanged url fires no load
-                             buffers: emptyBuffers(), report: null, clickTimer: null};
+                             buffers: emptyBuffers(), report: null, clickTimer: null,
+                             // attribution: the text wanted; attributed: the text in the map's control
+                             attribution: null, attributed: null};
         }
         return layers[aioId];
     }
@@ -175,6 +178,22 @@
         publish(layer);
     }
 
+    // Make the map's attribution control show the layer's attribution, and only that one.
+    function applyAttribution(layer, map) {
+        const control = map && map.attributionControl;
+        if (!control || layer.attributed === layer.attribution) { return; }
+        if (layer.attributed) { control.removeAttribution(layer.attributed); }
+        if (layer.attribution) { control.addAttribution(layer.attribution); }
+        layer.attributed = layer.attribution;
+    }
+
+    function dropAttribution(layer, map) {
+        const wanted = layer.attribution;
+        layer.attribution = null;
+        applyAttribution(layer, map);
+        layer.attribution = wanted;
+    }
+
     // A map click, published once no double-click has followed it.
     function clicked(layer, event) {
         clearTimeout(layer.clickTimer);
@@ -205,12 +224,15 @@
                 layer.shown = null;
             }
             if (layer.map !== map) {
+                dropAttribution(layer, layer.map);
                 layer.map = map;
                 layer.report = throttle(() => setProps(layer.ids.view, {data: currentView(map)}), UPDATE_INTERVAL);
                 map.on("moveend resize", layer.report);
                 map.on("click", (e) => clicked(layer, e));
                 map.on("dblclick", () => clearTimeout(layer.clickTimer));
             }
+            applyAttribution(layer, map);
+            event.target.once("remove", () => dropAttribution(layer, map));
             setTimeout(layer.report, 0); // after the layout has registered the stores
         },
 
@@ -331,5 +353,11 @@
     window.dash_clientside = window.dash_clientside || {};
     window.dash_clientside.imageMapLayer = {
         request: function (view, template, id) { return request(view, template, id.aio_id); },
+        // Clientside callback: the attribution store changed.
+        attribute: function (data, id) {
+            const layer = stateFor(id.aio_id);
+            layer.attribution = (data && data.text) || null;
+            applyAttribution(layer, layer.map);
+        },
     };
 })();

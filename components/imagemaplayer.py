@@ -10,22 +10,37 @@ Its options live in `ImageMapLayer.ids.params(aio_id)` (a dcc.Store holding Laye
 any callback that writes that store redraws the layer (see `edit`). The server turns the params
 into an exportImage URL template once; the browser (assets/imagemaplayer.js) fills in the view on
 every pan and zoom and swaps a double buffer, so moving the map needs no round trip.
+
+`bind_popup(fn)` identifies the clicked pixel on the server and shows what `fn` returns in a
+popup; the service's copyrightText (or the `attribution` option) goes to the map's attribution.
 """
 
 from __future__ import annotations
 
+import html
+import json
+import logging
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import dash_leaflet as dl
 import flask
-from dash import MATCH, ClientsideFunction, Dash, Input, Output, State, dcc
+from dash import MATCH, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, no_update
 
-from imageservice.errors import ParameterError
+from imageservice.errors import ImageServiceError, ParameterError
 from imageservice.layer import ImageMapLayer as Layer
 from imageservice.params import LayerParams
+from imageservice.tables import identify_to_geojson
 from imageservice.urls import export_url_template
+
+# fn(error, results, response) -> Dash children, or False/None for no popup.
+PopupFunction = Callable[[Any, dict, dict], Any]
+# The popup functions by aio_id (JSON): Python functions cannot travel to the browser, so the
+# component keeps only {"bound", "options"} and the callbacks look the function up here.
+_POPUPS: dict[str, PopupFunction] = {}
+log = logging.getLogger(__name__)
 
 # A transparent 1x1 GIF: the buffers need an image to be added to the map before the first view.
 BLANK = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
@@ -75,6 +90,24 @@ class _Ids:
     def events(aio_id: Any) -> dict:
         """dcc.Store: the last events (loading, load, error, request*) as [{type, time, ...}]."""
         return _id("events", aio_id)
+
+    @staticmethod
+    def popup(aio_id: Any) -> dict:
+        """dcc.Store: {bound, options}. Write {"bound": False} to unbind the popup at runtime and
+        {"bound": True, ...} to bind it again (the function given to bind_popup is kept)."""
+        return _id("popup", aio_id)
+
+    @staticmethod
+    def identify(aio_id: Any) -> dict:
+        """dcc.Store: the popup's last identify, {time, lat, lng, content, error}; `error` is the
+        identify failure's message (the popup stays closed then, as in esri-leaflet)."""
+        return _id("identify", aio_id)
+
+    @staticmethod
+    def attribution(aio_id: Any) -> dict:
+        """dcc.Store: {option, source, text}: `text` is what the map's attribution shows for the
+        layer (the `attribution` option, else the service's copyrightText)."""
+        return _id("attribution", aio_id)
 
 
 def template_for(params: dict | None, display: dict) -> dict:
@@ -139,13 +172,16 @@ class ImageMapLayer(dl.LayerGroup):
         max_zoom: float | None = None,
         z_index: int | None = None,
         pane: str | None = None,
+        attribution: str | None = None,
         **options: Any,
     ) -> None:
         """`options` are the seed's options with Python names (band_ids, no_data, rendering_rule,
         mosaic_rule, opacity, position, f, format, token, proxy, time_from, time_to, ...).
         `crs` must match the Map's crs ("EPSG:3857" default, or "EPSG:4326"). With `url=None`
-        the layer draws nothing until a callback writes its params store."""
+        the layer draws nothing until a callback writes its params store. `attribution` (HTML,
+        as in Leaflet) replaces the service's copyrightText in the map's attribution."""
         aio_id = aio_id if aio_id is not None else str(uuid.uuid4())
+        self.aio_id = aio_id
         params = LayerParams.from_dict({"url": url, **options}).to_dict() if url else None
         display = {"crs": crs, "minZoom": min_zoom, "maxZoom": max_zoom, "z_index": z_index}
         cross_origin = "anonymous" if params is None or params["use_cors"] else None
@@ -166,8 +202,107 @@ class ImageMapLayer(dl.LayerGroup):
                 dcc.Store(id=_id("state", aio_id), data=INITIAL_STATE),
                 dcc.Store(id=_id("events", aio_id), data=[]),
                 dcc.Store(id=_id("click", aio_id)),
+                dcc.Store(id=_id("popup", aio_id), data={"bound": False, "options": {}}),
+                dcc.Store(id=_id("identify", aio_id)),
+                dl.LayerGroup(id=_id("popups", aio_id)),
+                dcc.Store(id=_id("attribution", aio_id),
+                          data={"option": attribution, "source": None, "text": None}),
             ],
         )
+
+    def bind_popup(self, fn: PopupFunction, popup_options: dict | None = None) -> ImageMapLayer:
+        """esri-leaflet's bindPopup: on a map click, identify the pixel (with the layer's mosaic
+        rule, not its rendering rule) and open a popup there showing `fn(None, results, response)`.
+
+        `results` is {"pixel": Feature[, "catalogItems": FeatureCollection]}, `response` the raw
+        identify JSON. `fn` returns Dash children (strings are shown as text) or False/None for
+        no popup. `popup_options` are dash-leaflet Popup props (maxWidth, className, ...).
+        The function is kept per aio_id for the whole process: popup layers need unique aio_ids.
+        """
+        options = dict(popup_options or {})
+        dl.Popup(**options)  # unknown option names fail here rather than in the browser
+        _POPUPS[_key(self.aio_id)] = fn
+        self._part("popup").data = {"bound": True, "options": options}
+        return self
+
+    def unbind_popup(self) -> ImageMapLayer:
+        """esri-leaflet's unbindPopup: clicks no longer identify or open a popup."""
+        self._part("popup").data = {**self._part("popup").data, "bound": False}
+        return self
+
+    def _part(self, subcomponent: str) -> Any:
+        return next(c for c in self.children if c.id["subcomponent"] == subcomponent)
+
+
+def _key(aio_id: Any) -> str:
+    return json.dumps(aio_id, sort_keys=True)
+
+
+def _bound(popup: dict | None) -> bool:
+    return bool(popup and popup.get("bound"))
+
+
+def identify_popup(click: dict | None, popup: dict | None, params: dict | None, aio_id: Any) -> dict | Any:
+    """A click on a layer with a bound popup -> {time, lat, lng, content, error}.
+
+    Unbound (or no service, or no function for aio_id): no identify request and no update. The
+    identify carries the layer's mosaic rule and time range but not its rendering rule, so fn
+    sees raw values. On an identify error fn is not called (as in esri-leaflet) and the message
+    goes into `error`.
+    """
+    fn = _POPUPS.get(_key(aio_id))
+    if not click or not params or not _bound(popup) or fn is None:
+        return no_update
+    answer = {"time": click["time"], "lat": click["lat"], "lng": click["lng"], "content": None, "error": None}
+    try:
+        response = edit(params).identify().at(click["lat"], click["lng"]).run()
+    except ImageServiceError as exc:
+        log.warning("popup identify failed for %s: %s", params.get("url"), exc)
+        return {**answer, "error": str(exc)}
+    content = fn(None, identify_to_geojson(response), response)
+    if content is False or content is None or content in ("", []):
+        return answer
+    return {**answer, "content": content}
+
+
+def popup_window(identified: dict | None, popup: dict | None, click: dict | None,
+                 popup_changed: bool = False) -> list | Any:
+    """The popup layer's children: one dl.Popup at the clicked point, or none.
+
+    Only the newest click's answer opens (an answer whose time is not the last click's is
+    stale and ignored); unbinding closes the popup; rebinding or new options wait for a click.
+    """
+    if not _bound(popup):
+        return []
+    if popup_changed or not identified or not click or identified["time"] != click["time"]:
+        return no_update
+    if identified["content"] is None:
+        return []
+    return [dl.Popup(position=[identified["lat"], identified["lng"]], children=identified["content"],
+                     **popup.get("options", {}))]
+
+
+def attribution_for(params: dict | None, current: dict) -> dict | Any:
+    """The layer's attribution: the explicit option, else the service's copyrightText.
+
+    `source` says where `text` came from: "option", or the [url, token] the metadata was fetched
+    for, so it is fetched only when those change, not on every parameter change. The
+    copyrightText is escaped (it is the remote service's plain text); a failed fetch leaves no
+    attribution. The store is written at least once, so the browser applies an explicit option.
+    """
+    option = current.get("option")
+    source = "option" if option is not None else [params["url"], params.get("token")] if params else None
+    if source == current.get("source"):
+        return no_update
+    if option is not None:
+        return {**current, "source": source, "text": option}
+    text = None
+    if params:
+        try:
+            text = html.escape(str(edit(params).metadata().get("copyrightText") or "")) or None
+        except ImageServiceError as exc:
+            log.warning("no attribution for %s: %s", params["url"], exc)
+    return {**current, "source": source, "text": text}
 
 
 def register(app: Dash) -> None:
@@ -192,6 +327,32 @@ def register(app: Dash) -> None:
         Input(_id("view", MATCH), "data"),
         Input(_id("template", MATCH), "data"),
         State(_id("view", MATCH), "id"),
+    )
+    app.callback(
+        Output(_id("identify", MATCH), "data"),
+        Input(_id("click", MATCH), "data"),
+        State(_id("popup", MATCH), "data"),
+        State(_id("params", MATCH), "data"),
+        State(_id("click", MATCH), "id"),
+        prevent_initial_call=True,
+    )(lambda click, popup, params, click_id: identify_popup(click, popup, params, click_id["aio_id"]))
+    app.callback(
+        Output(_id("popups", MATCH), "children"),
+        Input(_id("identify", MATCH), "data"),
+        Input(_id("popup", MATCH), "data"),
+        State(_id("click", MATCH), "data"),
+        prevent_initial_call=True,
+    )(lambda identified, popup, click: popup_window(
+        identified, popup, click, popup_changed=ctx.triggered_id["subcomponent"] == "popup"))
+    app.callback(
+        Output(_id("attribution", MATCH), "data"),
+        Input(_id("params", MATCH), "data"),
+        State(_id("attribution", MATCH), "data"),
+    )(attribution_for)
+    app.clientside_callback(
+        ClientsideFunction(namespace="imageMapLayer", function_name="attribute"),
+        Input(_id("attribution", MATCH), "data"),
+        State(_id("attribution", MATCH), "id"),
     )
 
 

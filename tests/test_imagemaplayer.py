@@ -57,7 +57,8 @@ def test_edit_applies_the_seed_setters_without_touching_the_store_value():
 def test_the_layer_holds_two_buffers_and_its_stores():
     layer = ImageMapLayer(URL, aio_id="x", min_zoom=3, z_index=7, pane="shadowPane", use_cors=False)
     parts = {c.id["subcomponent"]: c for c in layer.children}
-    assert list(parts) == ["a", "b", "params", "display", "template", "view", "state", "events"]
+    assert list(parts) == ["a", "b", "params", "display", "template", "view", "state", "events",
+                           "click", "popup", "identify", "popups", "attribution"]
     assert parts["display"].data == {"crs": "EPSG:3857", "minZoom": 3, "maxZoom": None, "z_index": 7}
     assert parts["template"].data["zIndex"] == 7
     assert parts["state"].data == {"loading": False, "url": None, "error": None,
@@ -79,7 +80,7 @@ def test_register_serves_the_browser_half_to_another_apps_assets_folder(tmp_path
     script = client.get("/_imagemaplayer/imagemaplayer.js")
     assert script.status_code == 200 and b"window.imageMapLayer = api" in script.data
     assert client.get("/_imagemaplayer/app.css").status_code == 404
-    assert len(app.callback_map) == 2
+    assert len(app.callback_map) == 6
 
 
 def test_register_adds_nothing_when_the_app_already_serves_this_projects_assets():
@@ -93,6 +94,6 @@ def test_the_api_doc_example_builds_an_app():
     namespace: dict = {"__name__": "api_example"}
     exec(compile(code, str(API_DOC), "exec"), namespace)
     app = namespace["app"]
-    assert isinstance(app, Dash) and len(app.callback_map) == 3
+    assert isinstance(app, Dash) and len(app.callback_map) == 7
     data = ImageMapLayer(namespace["URL"], aio_id="landsat", band_ids=[3, 2, 1]).children[2].data
     assert namespace["set_bands"]("4,3,2", data)["band_ids"] == [4, 3, 2]
