@@ -9,7 +9,7 @@
     const QUIET_MS = 400;
     // className marks the paths (set when a path is made; tests count footprints by it).
     const FOOTPRINT = {className: "catalog-footprint", color: "#f59e0b", weight: 1.5, opacity: 0.9,
-                       fillOpacity: 0.04, dashArray: "4 3"};
+                       fillOpacity: 0, dashArray: "4 3"}; // no fill: scenes overlap, and 14 faint fills tint the image
     const SELECTED = {className: "catalog-footprint", color: "#0ea5e9", weight: 3, opacity: 1,
                       fillOpacity: 0.12, dashArray: null};
     // The others, while some are selected: faint, so the selected ones stand out.
