@@ -16,7 +16,7 @@ from imageservice.client import ImageServiceClient
 from imageservice.errors import InvalidResponse
 from imageservice.metadata import ServiceInfo, parse_service_info
 from imageservice.params import LayerParams, parse_no_data
-from imageservice.tasks import IdentifyImage, Query
+from imageservice.tasks import GetSamples, IdentifyImage, Query
 
 
 class ImageMapLayer:
@@ -141,3 +141,7 @@ class ImageMapLayer:
     def identify(self) -> IdentifyImage:
         """A new IdentifyImage task bound to this layer's client (mosaic rule and time forwarded)."""
         return IdentifyImage(self.client, self.params)
+
+    def get_samples(self) -> GetSamples:
+        """A new GetSamples task bound to this layer's client (mosaic rule and time forwarded)."""
+        return GetSamples(self.client, self.params)

@@ -93,6 +93,42 @@ def catalog_items_to_frame(
     return pandas.concat([frame, band_frame, visibility], axis=1)
 
 
+SAMPLE_COLUMNS = ("locationId", "x", "y", "rasterId", "resolution")
+
+
+def samples_to_frame(
+    response: Mapping[str, Any],
+    band_names: Sequence[str] | None = None,
+    fields: Sequence[Mapping[str, Any]] | None = None,
+) -> pandas.DataFrame:
+    """One row per getSamples sample, in the server's order.
+
+    Columns: locationId, x, y (in the response's spatial reference), rasterId, resolution, the
+    outFields attributes (dates as UTC datetimes; `fields`, the service root's, decide which are
+    dates), then one float column per band (NaN for NoData).
+    """
+    if "samples" not in response:
+        raise InvalidResponse(f"getSamples response has no 'samples': {str(response)[:200]}")
+    samples = response["samples"] or []
+    own = pandas.DataFrame([_sample_columns(s) for s in samples], columns=list(SAMPLE_COLUMNS))
+    values = [parse_pixel_values(s.get("value", NO_DATA)) for s in samples]
+    count = max((len(v) for v in values if not _is_bare_no_data(v)), default=len(band_names or ()) or 1)
+    padded = [[math.nan] * count if _is_bare_no_data(v) else v + [math.nan] * (count - len(v)) for v in values]
+    band_frame = pandas.DataFrame(padded, columns=_band_columns(count, band_names), dtype=float)
+    return pandas.concat([own, _attributes_frame(samples, fields), band_frame], axis=1)
+
+
+def _sample_columns(sample: Mapping[str, Any]) -> list[Any]:
+    location = sample.get("location") or {}
+    return [sample.get("locationId"), location.get("x"), location.get("y"), sample.get("rasterId"),
+            sample.get("resolution")]
+
+
+def _is_bare_no_data(values: list[float]) -> bool:
+    """A lone "NoData" stands for every band."""
+    return len(values) == 1 and math.isnan(values[0])
+
+
 # --- attributes ----------------------------------------------------------------------------------
 
 

@@ -152,6 +152,77 @@ class IdentifyImage:
         return self._client.identify(self.to_params())
 
 
+class GetSamples:
+    """Pixel values at points or along a line:
+    `layer.get_samples().at(lat, lng).return_first_value_only(False).run_frame(band_names)`.
+
+    Built from a layer it forwards the layer's mosaic rule and time range, as IdentifyImage does.
+    """
+
+    def __init__(self, client: ImageServiceClient, params: LayerParams) -> None:
+        self._client = client
+        self._params = params
+        self._geometry: Mapping[str, Any] | None = None
+        self._options: dict[str, Any] = {}
+
+    def at(self, lat: float, lng: float) -> GetSamples:
+        return self.geometry({"x": lng, "y": lat, "spatialReference": {"wkid": 4326}})
+
+    def geometry(self, geometry: Mapping[str, Any]) -> GetSamples:
+        """An ArcGIS point, multipoint or polyline; lat/lng unless it names a spatialReference."""
+        self._geometry = geometry
+        return self
+
+    def set_mosaic_rule(self, rule: Mapping[str, Any] | str | None) -> GetSamples:
+        self._params = self._params.replace(mosaic_rule=rule)
+        return self
+
+    def between(self, start: Any, end: Any) -> GetSamples:
+        self._params = self._params.replace(time_from=start, time_to=end)
+        return self
+
+    def return_first_value_only(self, flag: bool = True) -> GetSamples:
+        """False: one sample per catalog item with data at each location (a time series)."""
+        self._options["return_first_value_only"] = flag
+        return self
+
+    def fields(self, fields: str | Sequence[str]) -> GetSamples:
+        """Catalog attributes to return with each sample (outFields)."""
+        self._options["out_fields"] = fields
+        return self
+
+    def sample_count(self, count: int) -> GetSamples:
+        self._options["sample_count"] = count
+        return self
+
+    def sample_distance(self, distance: float) -> GetSamples:
+        self._options["sample_distance"] = distance
+        return self
+
+    def set_pixel_size(self, size: float | Sequence[float] | str) -> GetSamples:
+        self._options["pixel_size"] = size
+        return self
+
+    def set_interpolation(self, interpolation: str) -> GetSamples:
+        self._options["interpolation"] = interpolation
+        return self
+
+    def to_params(self) -> dict[str, str]:
+        """The getSamples parameters this task sends (without f, which the client adds)."""
+        if self._geometry is None:
+            raise ParameterError("getSamples needs a location: call at(lat, lng) or geometry(...) before run()")
+        return urls.samples_params(self._params, self._geometry, **self._options)
+
+    def run(self) -> dict:
+        """The raw getSamples JSON."""
+        return self._client.request("getSamples", self.to_params())
+
+    def run_frame(
+        self, band_names: Sequence[str] | None = None, fields: Sequence[Mapping[str, Any]] | None = None
+    ) -> pandas.DataFrame:
+        return tables.samples_to_frame(self.run(), band_names, fields)
+
+
 def _field(response: dict, key: str) -> Any:
     if key not in response:
         raise InvalidResponse(f"query response has no {key!r}: {str(response)[:200]}")

@@ -267,6 +267,43 @@ def identify_params(
     )
 
 
+def samples_params(
+    params: LayerParams,
+    geometry: Mapping[str, Any],
+    *,
+    return_first_value_only: bool | None = None,
+    out_fields: str | Sequence[str] | None = None,
+    sample_count: int | None = None,
+    sample_distance: float | None = None,
+    pixel_size: float | Sequence[float] | str | None = None,
+    interpolation: str | None = None,
+    with_time: bool = True,
+) -> dict[str, str]:
+    """getSamples parameters for an ArcGIS point, multipoint or polyline (lat/lng when it names no
+    spatialReference).
+
+    Like identify, the mosaic rule and time are forwarded; getSamples takes no rendering rule.
+    `return_first_value_only=False` gives one sample per catalog item at each location.
+    """
+    _, shape, geometry_type = _query_geometry(geometry)
+    shape.setdefault("spatialReference", {"wkid": 4326})
+    return serialize_params(
+        {
+            "geometry": shape,
+            "geometryType": geometry_type,
+            "sampleCount": sample_count,
+            "sampleDistance": sample_distance,
+            "mosaicRule": params.mosaic_rule,
+            "pixelSize": pixel_size,
+            "returnFirstValueOnly": return_first_value_only,
+            "interpolation": interpolation,
+            "outFields": out_fields,
+            "time": _time(params) if with_time else None,
+            "token": params.token,
+        }
+    )
+
+
 _GEOMETRY_TYPES = {
     "xmin": "esriGeometryEnvelope",
     "x": "esriGeometryPoint",
