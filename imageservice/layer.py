@@ -16,7 +16,7 @@ from imageservice.client import ImageServiceClient
 from imageservice.errors import InvalidResponse
 from imageservice.metadata import ServiceInfo, parse_service_info
 from imageservice.params import LayerParams, parse_no_data
-from imageservice.tasks import GetSamples, IdentifyImage, Query
+from imageservice.tasks import ComputeHistograms, GetSamples, IdentifyImage, Query
 
 
 class ImageMapLayer:
@@ -137,6 +137,10 @@ class ImageMapLayer:
     def query(self) -> Query:
         """A new catalog Query task bound to this layer's client."""
         return Query(self.client, self.params)
+
+    def compute_histograms(self) -> ComputeHistograms:
+        """A new ComputeHistograms task bound to this layer's client (mosaic rule and time forwarded)."""
+        return ComputeHistograms(self.client, self.params)
 
     def identify(self) -> IdentifyImage:
         """A new IdentifyImage task bound to this layer's client (mosaic rule and time forwarded)."""

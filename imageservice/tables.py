@@ -129,6 +129,31 @@ def _is_bare_no_data(values: list[float]) -> bool:
     return len(values) == 1 and math.isnan(values[0])
 
 
+HISTOGRAM_COLUMNS = ("band", "value", "lower", "upper", "count")
+
+
+def histograms_to_frame(response: Mapping[str, Any], band_names: Sequence[str] | None = None) -> pandas.DataFrame:
+    """One row per bin of a computeHistograms answer, bands in the server's order.
+
+    Columns: band, value (the bin centre), lower and upper (its edges, from the histogram's
+    min, max and size), count. A band with no valid pixels (size 0) has no rows.
+    """
+    histograms = response.get("histograms")
+    if not isinstance(histograms, list):
+        raise InvalidResponse(f"computeHistograms response has no 'histograms': {str(response)[:200]}")
+    rows = []
+    for band, histogram in zip(_band_columns(len(histograms), band_names), histograms):
+        counts = histogram.get("counts") or []
+        if len(counts) != histogram.get("size", len(counts)):
+            raise InvalidResponse(f"histogram of {band} has {len(counts)} counts for size {histogram.get('size')}")
+        low, high = float(histogram.get("min", 0)), float(histogram.get("max", 0))
+        width = (high - low) / len(counts) if counts else 0.0
+        rows += [(band, low + (i + 0.5) * width, low + i * width, low + (i + 1) * width, count)
+                 for i, count in enumerate(counts)]
+    frame = pandas.DataFrame(rows, columns=list(HISTOGRAM_COLUMNS))
+    return frame.astype({"band": str, "value": float, "lower": float, "upper": float, "count": "int64"})
+
+
 # --- attributes ----------------------------------------------------------------------------------
 
 

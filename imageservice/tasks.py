@@ -227,3 +227,54 @@ def _field(response: dict, key: str) -> Any:
     if key not in response:
         raise InvalidResponse(f"query response has no {key!r}: {str(response)[:200]}")
     return response[key]
+
+
+class ComputeHistograms:
+    """Histograms of the pixels in an area: `layer.compute_histograms().within(view).run_frame(band_names)`.
+
+    Built from a layer it forwards the layer's mosaic rule and time range but not its rendering
+    rule (raw values), as IdentifyImage does; set_rendering_rule opts in.
+    """
+
+    def __init__(self, client: ImageServiceClient, params: LayerParams) -> None:
+        self._client = client
+        self._params = params
+        self._geometry: BBox | Mapping[str, Any] | None = None
+        self._options: dict[str, Any] = {}
+
+    def within(self, geometry: BBox | Mapping[str, Any]) -> ComputeHistograms:
+        """A View, a (west, south, east, north) lat/lng bbox, or an ArcGIS envelope or polygon."""
+        self._geometry = geometry
+        return self
+
+    def set_mosaic_rule(self, rule: Mapping[str, Any] | str | None) -> ComputeHistograms:
+        self._params = self._params.replace(mosaic_rule=rule)
+        return self
+
+    def set_rendering_rule(self, rule: Mapping[str, Any] | str | None) -> ComputeHistograms:
+        self._params = self._params.replace(rendering_rule=rule)
+        self._options["apply_rendering_rule"] = True
+        return self
+
+    def set_pixel_size(self, size: float | Sequence[float] | Mapping[str, Any] | str) -> ComputeHistograms:
+        """The resolution to count at: one number, (x, y), "x,y" or {"x", "y", "spatialReference"};
+        the server's default is the service's native resolution."""
+        self._options["pixel_size"] = size
+        return self
+
+    def between(self, start: Any, end: Any) -> ComputeHistograms:
+        self._params = self._params.replace(time_from=start, time_to=end)
+        return self
+
+    def to_params(self) -> dict[str, str]:
+        """The computeHistograms parameters this task sends (without f, which the client adds)."""
+        if self._geometry is None:
+            raise ParameterError("computeHistograms needs an area: call within(...) before run()")
+        return urls.histogram_params(self._params, self._geometry, **self._options)
+
+    def run(self) -> dict:
+        """The raw computeHistograms JSON."""
+        return self._client.request("computeHistograms", self.to_params())
+
+    def run_frame(self, band_names: Sequence[str] | None = None) -> pandas.DataFrame:
+        return tables.histograms_to_frame(self.run(), band_names)

@@ -382,6 +382,36 @@ def query_params(
     )
 
 
+def histogram_params(
+    params: LayerParams,
+    geometry: View | Sequence[float] | Mapping[str, Any],
+    *,
+    apply_rendering_rule: bool = False,
+    pixel_size: float | Sequence[float] | Mapping[str, Any] | str | None = None,
+) -> dict[str, str]:
+    """computeHistograms parameters for an area: a View, a (west, south, east, north) lat/lng bbox,
+    or an ArcGIS envelope or polygon (lat/lng when it names no spatialReference).
+
+    As for identify, the mosaic rule and time are forwarded and the rendering rule only when asked,
+    so the histogram is of raw values unless the caller wants the rendered ones.
+    """
+    _, shape, geometry_type = _query_geometry(geometry)
+    if geometry_type not in ("esriGeometryEnvelope", "esriGeometryPolygon"):
+        raise ParameterError(f"computeHistograms needs an envelope or a polygon; got {geometry_type}")
+    shape.setdefault("spatialReference", {"wkid": 4326})
+    return serialize_params(
+        {
+            "geometry": shape,
+            "geometryType": geometry_type,
+            "mosaicRule": params.mosaic_rule,
+            "renderingRule": params.rendering_rule if apply_rendering_rule else None,
+            "pixelSize": pixel_size,
+            "time": _time(params),
+            "token": params.token,
+        }
+    )
+
+
 def metadata_params(params: LayerParams) -> dict[str, str]:
     """The service root request's parameters (f=json is added by prepare)."""
     return _extend(serialize_params({"token": params.token}), params.request_params)
