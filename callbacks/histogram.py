@@ -183,6 +183,9 @@ def render_histogram(data: dict | None, log: list | None, shown: list | None, op
     }
 
 
+BACKGROUND_POLL_MS = 250
+
+
 def register(app: Dash) -> None:
     app.clientside_callback(
         "function (view, params, storeId) { return window.dash_clientside.histogram.settle(view, params, storeId); }",
@@ -199,6 +202,10 @@ def register(app: Dash) -> None:
         State(ids.SERVICE_INFO, "data"),
         State(ids.HISTOGRAM_DATA, "data"),
         prevent_initial_call=True,
+        # A background job (diskcache, or Celery with REDIS_URL): a large view or a slow service
+        # does not hold a web worker; Dash cancels a running job when a newer view triggers it.
+        background=True,
+        interval=BACKGROUND_POLL_MS,
     )(refresh_histogram)
     app.callback(
         output={
