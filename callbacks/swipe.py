@@ -73,15 +73,18 @@ def side_label(params: dict, band_names: Sequence[str], with_dates: bool) -> str
 
 def swipe_options(info: dict | None) -> dict:
     """The tab's choices for a newly opened service: its raster functions and its dates (the
-    left side starts at the first acquisition date)."""
+    left side starts with the second template, and at the first acquisition date)."""
     time = (info or {}).get("time")
     slider = {key: value for key, value in slider_config(time).items() if key != "disabled"}
     dates = time["dates"] if time else []
     value = [dates[0], dates[0]] if dates else [slider["min"], slider["max"]]
+    functions = (info or {}).get("raster_functions") or []
+    templates = [name for name in functions if name != RAW]
     return {
-        "rules": [{"label": "None (raw pixels)" if name == RAW else name, "value": name}
-                  for name in (info or {}).get("raster_functions") or []],
-        "rule": None,
+        "rules": [{"label": "None (raw pixels)" if name == RAW else name, "value": name} for name in functions],
+        # The main layer opens with the first template; the left side starts with the next one,
+        # so turning swipe on shows a difference at once.
+        "rule": templates[1] if len(templates) > 1 else None,
         "slider": slider,
         "dates": value,
         "dates_on_options": [{"label": DATES_CHOICE, "value": "on", "disabled": not time}],

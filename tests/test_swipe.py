@@ -62,11 +62,11 @@ def test_side_labels_name_the_rendering_or_the_bands_and_the_dates():
     assert swipe.side_label(main_params(), BANDS, True) == "Natural Color · all dates"
 
 
-def test_options_for_a_service_start_the_left_side_at_its_first_date():
+def test_options_for_a_service_start_the_left_side_with_the_next_template_at_its_first_date():
     assert swipe.swipe_options(INFO) == {
         "rules": [{"label": "None (raw pixels)", "value": "None"}, {"label": "Natural Color", "value": "Natural Color"},
                   {"label": "NDVI", "value": "NDVI"}],
-        "rule": None,
+        "rule": "NDVI",
         "slider": {"min": JAN_2, "max": JAN_9, "marks": {str(JAN_2): "Jan 02", str(JAN_5): "", str(JAN_9): "Jan 09"},
                    "step": None},
         "dates": [JAN_2, JAN_2],
@@ -75,6 +75,7 @@ def test_options_for_a_service_start_the_left_side_at_its_first_date():
     }
     timeless = swipe.swipe_options({"band_names": ["Elevation"], "raster_functions": ["None"], "time": None})
     assert timeless["dates_on_options"][0]["disabled"] is True and timeless["dates"] == [0, 1]
+    assert timeless["rule"] is None
 
 
 def test_update_while_off_draws_nothing_and_says_how_to_start():

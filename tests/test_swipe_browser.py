@@ -56,7 +56,8 @@ def test_swipe_shows_another_rendering_left_of_a_draggable_divider(dash_duo, sam
     assert dash_duo.driver.execute_script("return window.imageMapLayer.stateOf('compare').url") is None
 
     dash_duo.find_element(f"#{ids.SWIPE_ENABLED} input").click()
-    dash_duo.wait_for_contains_text(f"#{ids.SWIPE_STATUS}", "Both sides show the same picture", timeout=TIMEOUT)
+    # The left side starts with the service's next template, so the difference shows at once.
+    dash_duo.wait_for_contains_text(f"#{ids.SWIPE_STATUS}", "Left: Color Infrared. Right: Natural Color", timeout=TIMEOUT)
     choose(dash_duo, ids.SWIPE_RULE, "NDVI Colorized")
     dash_duo._wait_for(lambda _: compare_image(dash_duo).get("renderingRule") == ['{"rasterFunction":"NDVI Colorized"}'],
                        timeout=TIMEOUT, msg="the compare layer did not load an NDVI Colorized image")
@@ -100,6 +101,7 @@ def test_swipe_compares_dates(dash_duo, sample_root):
     open_dashboard(dash_duo, sample_root)
     open_tab(dash_duo, "Compare")
     dash_duo.find_element(f"#{ids.SWIPE_ENABLED} input").click()
+    choose(dash_duo, ids.SWIPE_RULE, "Natural Color")  # the same rendering: only the dates differ
     dash_duo.find_element(f"#{ids.SWIPE_DATES_ON} input").click()
     dash_duo._wait_for(lambda _: "time" in compare_image(dash_duo), timeout=TIMEOUT,
                        msg="the compare layer did not load an image for other dates")
