@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs, idempotently and quickly when everything is already there.
 #   scripts/setup.sh          the Python environment for running the dashboard
-#   scripts/setup.sh test     plus the test extras and Debian's Chromium + chromedriver
+#   scripts/setup.sh hosting  plus gunicorn and Celery (scripts/serve.sh, team hosting)
+#   scripts/setup.sh test     plus the test extras, Debian's Chromium + chromedriver and redis-server
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,12 +19,15 @@ if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
 
-# The test install is a superset of the run install, so either stamp satisfies "run".
-extras=""
-[ "$want" = test ] && extras="[test]"
+# The test install is a superset of the others, so its stamp satisfies every want.
+case "$want" in
+    test) extras="[test,hosting]" ;;
+    hosting) extras="[hosting]" ;;
+    *) extras="" ;;
+esac
 digest=$(sha256sum pyproject.toml | cut -d' ' -f1)
 installed() { [ "$(cat ".venv/.installed-$1" 2>/dev/null)" = "$digest" ]; }
-if ! installed test && { [ "$want" = test ] || ! installed run; }; then
+if ! installed test && ! installed "$want"; then
     echo "Installing Python packages (pyproject.toml${extras}) ..."
     log=.venv/pip-install.log
     if ! { .venv/bin/python -m pip install --upgrade pip &&
@@ -35,12 +39,18 @@ if ! installed test && { [ "$want" = test ] || ! installed run; }; then
     echo "$digest" > ".venv/.installed-${want}"
 fi
 
-if [ "$want" = test ] && ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }; then
-    echo "Installing Chromium and chromedriver (Debian packages) for the browser tests ..."
+# Debian packages for the tests: Chromium + chromedriver (browser tests), redis-server (the hosting test).
+debs=()
+if [ "$want" = test ]; then
+    command -v chromium >/dev/null && command -v chromedriver >/dev/null || debs+=(chromium chromium-driver)
+    command -v redis-server >/dev/null || debs+=(redis-server)
+fi
+if [ ${#debs[@]} -gt 0 ]; then
+    echo "Installing Debian packages for the tests: ${debs[*]} ..."
     sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${debs[@]}" >/dev/null
 fi
 
 # Unchanged JavaScript peers (esri-leaflet + Leaflet) that the tests and benchmarks drive in Chromium.
