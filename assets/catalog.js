@@ -32,23 +32,27 @@
 
     let timer = null;
     let last = null;
+    let seen = false; // the catalog tab has been opened once
 
     window.dash_clientside = window.dash_clientside || {};
     window.dash_clientside.catalog = {
         // The layer's view store changes on every pan and zoom; pass its bounds on only once the
-        // map has been still for QUIET_MS and the bounds really changed.
-        settle: function (view, storeId) {
+        // map has been still for QUIET_MS and the bounds really changed, and only while someone
+        // looks: the tab is open, or footprints are shown after a first look (no request otherwise).
+        settle: function (view, tab, show, storeId) {
             clearTimeout(timer);
-            if (view && view.bounds) {
-                timer = setTimeout(function () {
-                    const bounds = view.bounds.map((corner) => corner.map((v) => Math.round(v * 1e6) / 1e6));
-                    const text = JSON.stringify(bounds);
-                    if (text !== last) {
-                        last = text;
-                        window.dash_clientside.set_props(storeId, {data: {bounds: bounds}});
-                    }
-                }, QUIET_MS);
+            seen = seen || tab === "catalog";
+            if (!view || !view.bounds || !(tab === "catalog" || (seen && show && show.length))) {
+                return window.dash_clientside.no_update;
             }
+            timer = setTimeout(function () {
+                const bounds = view.bounds.map((corner) => corner.map((v) => Math.round(v * 1e6) / 1e6));
+                const text = JSON.stringify(bounds);
+                if (text !== last) {
+                    last = text;
+                    window.dash_clientside.set_props(storeId, {data: {bounds: bounds}});
+                }
+            }, QUIET_MS);
             return window.dash_clientside.no_update;
         },
     };

@@ -8,14 +8,19 @@
 
     const QUIET_MS = 500;
     let timer = null;
+    let lastTab = null;
 
     window.dash_clientside = window.dash_clientside || {};
     window.dash_clientside.histogram = {
-        settle: function (view, params, storeId) {
+        // Only while the histogram tab is open (a closed tab costs no request); opening it asks at once.
+        settle: function (view, params, tab, storeId) {
             clearTimeout(timer);
+            if (tab !== "histogram") { lastTab = tab; return window.dash_clientside.no_update; }
+            const opened = tab !== lastTab;
+            lastTab = tab;
             timer = setTimeout(function () {
                 window.dash_clientside.set_props(storeId, {data: {view: view, params: params}});
-            }, QUIET_MS);
+            }, opened ? 0 : QUIET_MS);
             return window.dash_clientside.no_update;
         },
     };

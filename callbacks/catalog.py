@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas
-from dash import Dash, Input, Output, State, ctx, no_update
+from dash import ClientsideFunction, Dash, Input, Output, State, ctx, no_update
 
 from callbacks.controls import date_field
 from components import ids
@@ -384,9 +384,11 @@ def reset_for_service(service: dict | None) -> dict:
 def register(app: Dash) -> None:
     params_store = ImageMapLayer.ids.params(ids.MAIN_LAYER)
     app.clientside_callback(
-        "function (view, storeId) { return window.dash_clientside.catalog.settle(view, storeId); }",
+        ClientsideFunction(namespace="catalog", function_name="settle"),
         Output(ids.CATALOG_VIEW, "data"),
         Input(ImageMapLayer.ids.view(ids.MAIN_LAYER), "data"),
+        Input(ids.INSPECTOR_TABS, "value"),
+        Input(ids.CATALOG_SHOW_FOOTPRINTS, "value"),
         State(ids.CATALOG_VIEW, "id"),
     )
     app.clientside_callback(

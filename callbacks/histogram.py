@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, State, html, no_update
+from dash import ClientsideFunction, Dash, Input, Output, State, html, no_update
 
 from components import ids
 from components.histogrampanel import CHART_HEIGHT, CHART_HIDDEN, CHART_SHOWN
@@ -188,16 +188,17 @@ BACKGROUND_POLL_MS = 250
 
 def register(app: Dash) -> None:
     app.clientside_callback(
-        "function (view, params, storeId) { return window.dash_clientside.histogram.settle(view, params, storeId); }",
+        ClientsideFunction(namespace="histogram", function_name="settle"),
         Output(ids.HISTOGRAM_REQUEST, "data"),
         Input(ImageMapLayer.ids.view(ids.MAIN_LAYER), "data"),
         Input(ImageMapLayer.ids.params(ids.MAIN_LAYER), "data"),
+        Input(ids.INSPECTOR_TABS, "value"),
         State(ids.HISTOGRAM_REQUEST, "id"),
     )
     app.callback(
         Output(ids.HISTOGRAM_DATA, "data"),
         Input(ids.HISTOGRAM_REQUEST, "data"),
-        Input(ids.INSPECTOR_TABS, "value"),
+        State(ids.INSPECTOR_TABS, "value"),
         Input(ids.HISTOGRAM_APPLY_RULE, "value"),
         State(ids.SERVICE_INFO, "data"),
         State(ids.HISTOGRAM_DATA, "data"),

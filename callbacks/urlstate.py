@@ -1,19 +1,19 @@
 """The page URL keeps the view: `?service=...&bandIds=3,2,1&renderingRule=...&center=..&zoom=..`.
 
 The query uses the ArcGIS parameter names and the same serializer as requests, so a shared link
-reads like the exportImage call it produces. The browser's address is rewritten in place
-(history.replaceState), so it never reloads the page or loops back into the callbacks; the
-query is read once, when the page opens.
+reads like the exportImage call it produces. The server writes the layer's part when the params
+change; the browser appends the map's own center and zoom on every move (no round trip per pan)
+and rewrites the address in place (history.replaceState), so it never reloads the page or loops
+back into the callbacks. The query is read once, when the page opens.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 from urllib.parse import parse_qsl, urljoin
 
 import flask
-from dash import Dash, Input, Output, State
+from dash import ClientsideFunction, Dash, Input, Output, State
 
 from components import ids
 from components.imagemaplayer import ImageMapLayer
@@ -34,11 +34,10 @@ QUERY_FIELDS = {
     "position": "position",
 }
 DEFAULTS = {"format": "jpgpng", "opacity": 1.0, "position": "front"}
-COORDINATE_DIGITS = 5
 
 
-def to_query(params: dict | None, view: dict | None = None) -> str:
-    """The search string ("?service=...") for the layer's params and the map's center and zoom."""
+def to_query(params: dict | None) -> str:
+    """The search string ("?service=...") for the layer's params; the browser adds the view."""
     if not params:
         return ""
     values: dict[str, Any] = {"service": params["url"]}
@@ -47,9 +46,6 @@ def to_query(params: dict | None, view: dict | None = None) -> str:
             values[name] = params[field]
     if params.get("time_from") is not None and params.get("time_to") is not None:
         values["time"] = [params["time_from"], params["time_to"]]
-    if view and view.get("center") and view.get("zoom") is not None:
-        values["center"] = [round(v, COORDINATE_DIGITS) for v in view["center"]]
-        values["zoom"] = view["zoom"]
     return "?" + encode_query(values, xhr=False)
 
 
@@ -80,24 +76,6 @@ def _view(query: dict[str, str]) -> dict | None:
         return None
 
 
-def map_view(layer_view: dict | None) -> dict | None:
-    """{center, zoom} from the layer's view store ({bounds: [[s, w], [n, e]], zoom, ...}).
-
-    The center latitude is the Web Mercator midpoint, where Leaflet puts it, so a reload does
-    not drift north.
-    """
-    if not layer_view or not layer_view.get("bounds") or layer_view.get("zoom") is None:
-        return None
-    (south, west), (north, east) = layer_view["bounds"]
-    y = (_mercator_y(south) + _mercator_y(north)) / 2
-    lat = math.degrees(2 * math.atan(math.exp(y)) - math.pi / 2)
-    return {"center": [lat, (west + east) / 2], "zoom": layer_view["zoom"]}
-
-
-def _mercator_y(lat: float) -> float:
-    return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
-
-
 def restore(search: str | None, current_url: str, origin: str = "") -> tuple[str, dict | None]:
     """At page load: the service to open (the link's, else the one already in the box) and what
     the link asked for."""
@@ -107,10 +85,6 @@ def restore(search: str | None, current_url: str, origin: str = "") -> tuple[str
 
 def restore_here(search: str | None, current_url: str) -> tuple[str, dict | None]:
     return restore(search, current_url, flask.request.host_url)
-
-
-def query_for(params: dict | None, layer_view: dict | None) -> str:
-    return to_query(params, map_view(layer_view))
 
 
 def register(app: Dash) -> None:
@@ -123,12 +97,13 @@ def register(app: Dash) -> None:
     app.callback(
         Output(ids.URL_QUERY, "children"),
         Input(ImageMapLayer.ids.params(ids.MAIN_LAYER), "data"),
-        Input(ImageMapLayer.ids.view(ids.MAIN_LAYER), "data"),
         prevent_initial_call=True,
-    )(query_for)
+    )(to_query)
     app.clientside_callback(
-        "function (search) { if (search) { window.history.replaceState(null, '', search); } return search; }",
+        ClientsideFunction(namespace="urlState", function_name="write"),
         Output(ids.URL_QUERY, "title"),
         Input(ids.URL_QUERY, "children"),
+        Input(ImageMapLayer.ids.view(ids.MAIN_LAYER), "data"),
+        State(ImageMapLayer.ids.view(ids.MAIN_LAYER), "id"),
         prevent_initial_call=True,
     )
