@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dash import Dash
 
-from callbacks import basemap, catalog, controls, events, histogram, info, pixel, service, swipe, urlstate
+from callbacks import auth, basemap, catalog, controls, events, histogram, info, pixel, service, swipe, urlstate
 from callbacks.background import background_manager
 from components import imagemaplayer
 from components.basemaps import BASEMAPS, DEFAULT_BASEMAP
@@ -37,7 +37,8 @@ def create_app(
 ) -> Dash:
     """Build the Dash app; `data_dir=None` leaves out the embedded ImageServer. `layer_options`
     (LayerParams fields, e.g. {"band_ids": [3, 2, 1]}) apply to every service opened.
-    `proxy_config` serves the resource proxy at /proxy (see docs/proxy.md)."""
+    `proxy_config` serves the resource proxy at /proxy (see docs/proxy.md); a service it allows is
+    then opened through it, for the layer and the dashboard's own requests."""
     app = Dash(__name__, title="ArcGIS Image Service Explorer", assets_folder=str(HERE / "assets"),
                background_callback_manager=background_manager())
     if data_dir is not None:
@@ -47,7 +48,8 @@ def create_app(
     app.layout = build_layout(service_url=service_url, basemap=basemap_key)
     imagemaplayer.register(app)
     basemap.register(app)
-    service.register(app, layer_options)
+    service.register(app, layer_options, proxy_config)
+    auth.register(app)
     controls.register(app)
     urlstate.register(app)
     events.register(app)

@@ -15,6 +15,7 @@
     const UPDATE_INTERVAL = 150; // ms, esri-leaflet's ImageMapLayer throttle
     const CLICK_DELAY = 300; // ms, esri-leaflet's popup wait: a double-click (zoom) in it cancels the click
     const MAX_EVENTS = 50;
+    const AUTH_CODES = [498, 499]; // invalid or expired token; token required
     const BLANK = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7";
     const layers = {}; // aio_id -> per-layer state
 
@@ -140,11 +141,21 @@
         publish(layer);
     }
 
+    // A request the server refused for want of a (valid) token, in esri-leaflet's order:
+    // authenticationrequired, then requesterror. Answer with authenticate(token) on the params.
+    function refused(layer, url, code, message) {
+        fire(layer, "authenticationrequired", {url: url, code: code});
+        fire(layer, "requesterror", {url: url, code: code, message: message});
+    }
+
     // After an <img> error, ask the server what went wrong: ArcGIS sends its error as JSON.
     function explainFailure(layer, seq, url) {
         fetch(url, {credentials: "same-origin"}).then((response) => response.text().then((text) => {
-            let message = "The image could not be loaded (HTTP " + response.status + ").";
-            try { message = errorMessage(JSON.parse(text)) || message; } catch (e) { /* not JSON */ }
+            let body = null;
+            try { body = JSON.parse(text); } catch (e) { /* not JSON */ }
+            const message = errorMessage(body) || "The image could not be loaded (HTTP " + response.status + ").";
+            const code = body && body.error ? body.error.code : response.status;
+            if (seq === layer.seq && AUTH_CODES.includes(code)) { refused(layer, url, code, message); }
             fail(layer, seq, message);
         })).catch(() => fail(layer, seq, "The image service could not be reached."));
     }
@@ -326,8 +337,11 @@
                 if (seq !== layer.seq) { return; }
                 const message = errorMessage(body);
                 if (message) {
-                    fire(layer, "requesterror", {url: url, message: message, code: body.error.code});
-                    if (body.error.code === 498 || body.error.code === 499) { fire(layer, "authenticationrequired", {url: url}); }
+                    if (AUTH_CODES.includes(body.error.code)) {
+                        refused(layer, url, body.error.code, message);
+                    } else {
+                        fire(layer, "requesterror", {url: url, message: message, code: body.error.code});
+                    }
                     fire(layer, "requestend", {url: url});
                     fail(layer, seq, message);
                     return;

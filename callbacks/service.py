@@ -1,5 +1,6 @@
 """Opening a service: its URL → metadata → the layer's parameters, the map's extent, a status line,
-and what the controls offer (with the catalog's acquisition dates)."""
+and what the controls offer (with the catalog's acquisition dates). A secured service that refuses
+(498/499) asks for a sign-in instead; a service the resource proxy forwards to is opened through it."""
 
 from __future__ import annotations
 
@@ -8,14 +9,19 @@ from urllib.parse import urljoin
 import flask
 from dash import Dash, Input, Output, State, no_update
 
+from callbacks.auth import auth_code, sign_in_status, token_for
 from callbacks.controls import date_field, service_options
 from components import ids
+from components.authpanel import CLOSED_PROMPT
 from components.imagemaplayer import ImageMapLayer
 from imageservice.client import ImageServiceClient
+from imageservice.errors import AuthenticationRequired, ImageServiceError
 from imageservice.layer import ImageMapLayer as Layer
-from imageservice.errors import ImageServiceError
 from imageservice.metadata import ServiceInfo, parse_service_info
 from imageservice.params import LayerParams
+from resourceproxy import ProxyConfig
+from resourceproxy.errors import Refused
+from resourceproxy.targets import parse_location
 
 
 def absolute_url(url: str) -> str:
@@ -54,44 +60,81 @@ def acquisition_dates(client: ImageServiceClient, info: ServiceInfo) -> list[int
     return [f["attributes"][field] for f in features.get("features", []) if f["attributes"].get(field) is not None]
 
 
-def open_service(url: str, restored: dict | None, options: dict | None = None) -> tuple:
-    """(status text, status class, layer params, map viewport, control options) for a service
-    URL, errors in plain words. A page link's params and view (`restored`, see urlstate) win
-    over the defaults when they are for this service."""
+def proxy_for(config: ProxyConfig | None, service_url: str, proxy_url: str) -> str | None:
+    """`proxy_url` when the app's resource proxy forwards to this service (its allow-list names
+    it), else None: the layer and the dashboard's own requests then go through the proxy, which
+    adds the operator's token on the server."""
+    if config is None:
+        return None
     try:
-        client = ImageServiceClient(absolute_url(url), timeout=20)
+        allowed = config.entry_for(parse_location(service_url.split("?", 1)[0]), "GET") is not None
+    except Refused:
+        return None
+    return proxy_url if allowed else None
+
+
+def open_service(url: str, restored: dict | None, options: dict | None = None, session: dict | None = None,
+                 prompt: dict | None = None, proxy: str | None = None) -> tuple:
+    """(status text, status class, layer params, map viewport, control options, sign-in prompt)
+    for a service URL, errors in plain words. A page link's params and view (`restored`, see
+    urlstate) win over the defaults when they are for this service. The session's token is used
+    when it is for this service's server; `proxy` routes every request through the resource
+    proxy. A 498/499 asks for a sign-in, after which this runs again (callbacks/auth)."""
+    prompt = prompt or CLOSED_PROMPT
+    service_url = absolute_url(url)
+    try:
+        client = ImageServiceClient(service_url, token=token_for(session, service_url), proxy=proxy, timeout=20)
         info = parse_service_info(client.metadata())
         params = default_params(client.base_url, info, options).to_dict()
+    except AuthenticationRequired as error:
+        asked = {**prompt, "open": True, "code": error.code, "pending": "open", "url": client.base_url}
+        return sign_in_status(error.code), "service-status error", no_update, no_update, no_update, asked
     except ImageServiceError as error:
-        return f"Could not open the service: {error}", "service-status error", no_update, no_update, no_update
+        text = f"Could not open the service: {error}"
+        return text, "service-status error", no_update, no_update, no_update, no_update
     viewport = no_update
     if info.extent_latlng:
         south, west, north, east = info.extent_latlng
         viewport = {"bounds": [[south, west], [north, east]], "transition": "fitBounds"}
-    if restored and absolute_url(restored["url"]) == absolute_url(url):
+    if restored and absolute_url(restored["url"]) == service_url:
         params = restored["params"] or params
         viewport = {**restored["view"], "transition": "setView"} if restored["view"] else viewport
+    params = LayerParams.from_dict(params).replace(token=client.token, proxy=proxy).to_dict()
     options = service_options(info, acquisition_dates(client, info))
-    return describe(info), "service-status", params, viewport, options
+    asking = prompt.get("open") or prompt.get("pending")
+    answered = {**prompt, "open": False, "pending": None, "url": None} if asking else no_update
+    return describe(info), "service-status", params, viewport, options, answered
 
 
 def image_status(state: dict | None) -> tuple[str, str] | tuple[object, object]:
     """The server's words when the layer's image fails (e.g. an ArcGIS error body); else unchanged."""
     if not state or not state.get("error"):
         return no_update, no_update
-    return f"The image could not be drawn: {state['error']}", "service-status error"
+    code = auth_code(state["error"])
+    text = sign_in_status(code) if code else f"The image could not be drawn: {state['error']}"
+    return text, "service-status error"
 
 
-def register(app: Dash, layer_options: dict | None = None) -> None:
+def register(app: Dash, layer_options: dict | None = None, proxy_config: ProxyConfig | None = None) -> None:
+    proxy_path = app.config.requests_pathname_prefix + "proxy"
+
+    def open_here(url: str, _retry: int, restored: dict | None, session: dict | None, prompt: dict | None) -> tuple:
+        proxy = proxy_for(proxy_config, absolute_url(url), urljoin(flask.request.host_url, proxy_path))
+        return open_service(url, restored, layer_options, session, prompt, proxy)
+
     app.callback(
         Output(ids.SERVICE_STATUS, "children"),
         Output(ids.SERVICE_STATUS, "className"),
         Output(ImageMapLayer.ids.params(ids.MAIN_LAYER), "data"),
         Output(ids.MAP, "viewport"),
         Output(ids.SERVICE_INFO, "data"),
+        Output(ids.AUTH_PROMPT, "data"),
         Input(ids.SERVICE_URL, "value"),
+        Input(ids.AUTH_RETRY, "data"),
         State(ids.RESTORED, "data"),
-    )(lambda url, restored: open_service(url, restored, layer_options))
+        State(ids.AUTH_SESSION, "data"),
+        State(ids.AUTH_PROMPT, "data"),
+    )(open_here)
     app.callback(
         Output(ids.SERVICE_STATUS, "children", allow_duplicate=True),
         Output(ids.SERVICE_STATUS, "className", allow_duplicate=True),

@@ -6,6 +6,7 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from . import ids
+from .authpanel import auth_panel
 from .basemaps import basemap_layers, basemap_options
 from .catalogpanel import catalog_map_layers, catalog_panel
 from .controls import control_panel
@@ -41,6 +42,7 @@ def build_layout(*, service_url: str, basemap: str) -> html.Div:
                         value=basemap,
                         clearable=False,
                     ),
+                    auth_panel(),
                 ],
             ),
             html.Div(id=ids.SERVICE_STATUS, className="service-status", role="status"),

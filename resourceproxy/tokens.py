@@ -1,9 +1,10 @@
 """The operator's token for one allowed service: fixed in the configuration, or generated.
 
-With a username and password the proxy signs in itself, as ArcGIS clients do: it reads the
-server's `rest/info` for `authInfo.tokenServicesUrl`, POSTs to that generateToken endpoint, and
-asks again shortly before the token expires or when the server calls it invalid (498). The
-password is only ever sent to a token URL on the service's own origin or over https.
+With a username and password the proxy signs in itself through `imageservice.auth` (the server's
+`rest/info` names the generateToken endpoint; the password goes only to the service's own origin or
+to https), and asks again shortly before the token expires or when the server calls it invalid
+(498). On top of that, the token service URL must pass the proxy's own rules for where it sends
+requests (`parse_location`).
 """
 
 from __future__ import annotations
@@ -14,14 +15,20 @@ from collections.abc import Callable
 
 import requests
 
+from imageservice.auth import (
+    RENEW_MARGIN,
+    TOKEN_MINUTES,
+    SignInError,
+    Token,
+    discover_token_service,
+    generate_token,
+)
+from imageservice.errors import ImageServiceError, ServiceTimeout
 from resourceproxy.config import ProxyConfig, ServiceEntry
 from resourceproxy.errors import ProxyError, Refused
-from resourceproxy.forward import send
-from resourceproxy.targets import Location, parse_location
+from resourceproxy.targets import parse_location
 
-RENEW_MARGIN = 120.0  # seconds before expiry at which a generated token is replaced (at most
-# half its lifetime, so a server that hands out one-minute tokens does not get a sign-in per request)
-TOKEN_MINUTES = 60
+__all__ = ["RENEW_MARGIN", "TOKEN_MINUTES", "SIGN_IN_FAILED", "TokenSource"]
 SIGN_IN_FAILED = "The proxy could not sign in to the server."
 
 
@@ -53,8 +60,11 @@ class TokenSource:
         with self._lock:
             now = self.clock()
             if self._token is None or now >= self._renew_at:
-                self._token, expires = self._generate()
-                self._renew_at = expires - min(RENEW_MARGIN, max(0.0, expires - now) / 2)
+                token = self._generate()
+                self._token = token.value
+                # A server that gives no expiry is trusted for the minutes asked for (a 498 renews anyway).
+                renew_at = token.renew_at(now)
+                self._renew_at = now + TOKEN_MINUTES * 60 - RENEW_MARGIN if renew_at is None else renew_at
             return self._token
 
     def renew(self, stale: str) -> str | None:
@@ -66,32 +76,19 @@ class TokenSource:
                 self._token = None
         return self.current()
 
-    def _generate(self) -> tuple[str, float]:
-        answer = send(self.session, "POST", self._token_url().url, self.config, form=[
-            ("username", self.entry.username or ""), ("password", self.entry.password or ""),
-            ("client", "requestip"), ("expiration", str(TOKEN_MINUTES)), ("f", "json")])
-        data = answer.json if isinstance(answer.json, dict) else {}
-        token, expires = data.get("token"), data.get("expires")
-        if not isinstance(token, str) or not token or not isinstance(expires, (int, float)):
-            error = data.get("error") if isinstance(data.get("error"), dict) else {}
-            details = [str(d) for d in [error.get("message"), *error.get("details", [])] if d]
-            raise ProxyError(502, SIGN_IN_FAILED, details or ["generateToken gave no token."])
-        return token, expires / 1000.0
-
-    def _token_url(self) -> Location:
-        """`authInfo.tokenServicesUrl` from the server's rest/info, checked before any password goes there."""
-        service = self.entry.location
-        info_url = Location(service.scheme, service.host, service.port, self.entry.context_path + "/rest/info")
-        info = send(self.session, "GET", info_url.url, self.config, query=[("f", "json")]).json
-        auth = info.get("authInfo") if isinstance(info, dict) else None
-        url = auth.get("tokenServicesUrl") if isinstance(auth, dict) else None
-        if not isinstance(url, str) or not url:
-            raise ProxyError(502, SIGN_IN_FAILED, ["The server does not advertise a token service."])
+    def _generate(self) -> Token:
+        """Sign in; every failure becomes the proxy's 502 (504 for a timeout) with the reasons."""
+        timeout = (self.config.connect_timeout, self.config.read_timeout)
         try:
-            location = parse_location(url)
+            token_url = discover_token_service(self.session, self.entry.url, timeout=timeout)
+            parse_location(token_url)
+            return generate_token(self.session, token_url, self.entry.username or "", self.entry.password or "",
+                                  minutes=TOKEN_MINUTES, timeout=timeout)
         except Refused:
             raise ProxyError(502, SIGN_IN_FAILED, ["The token service URL is not usable."]) from None
-        same_origin = (location.scheme, location.host, location.port) == (service.scheme, service.host, service.port)
-        if not same_origin and location.scheme != "https":
-            raise ProxyError(502, SIGN_IN_FAILED, ["The token service is on another origin and not on https."])
-        return location
+        except SignInError as error:
+            raise ProxyError(502, SIGN_IN_FAILED, error.reasons) from None
+        except ServiceTimeout:
+            raise ProxyError(504, "The server took too long to answer.") from None
+        except ImageServiceError:
+            raise ProxyError(502, "The server could not be reached.") from None
