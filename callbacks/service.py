@@ -135,9 +135,19 @@ def register(app: Dash, layer_options: dict | None = None, proxy_config: ProxyCo
         State(ids.AUTH_SESSION, "data"),
         State(ids.AUTH_PROMPT, "data"),
     )(open_here)
+    # The state store changes on every pan: only a new error goes on to the server.
+    app.clientside_callback(
+        """function (state) {
+            const error = state && state.error;
+            return error ? {error: error, seq: state.seq} : window.dash_clientside.no_update;
+        }""",
+        Output(ids.IMAGE_ERROR, "data"),
+        Input(ImageMapLayer.ids.state(ids.MAIN_LAYER), "data"),
+        prevent_initial_call=True,
+    )
     app.callback(
         Output(ids.SERVICE_STATUS, "children", allow_duplicate=True),
         Output(ids.SERVICE_STATUS, "className", allow_duplicate=True),
-        Input(ImageMapLayer.ids.state(ids.MAIN_LAYER), "data"),
+        Input(ids.IMAGE_ERROR, "data"),
         prevent_initial_call=True,
     )(image_status)

@@ -8,6 +8,8 @@ BASEMAP = "basemap"
 BASEMAP_CHOICE = "basemap-choice"
 SERVICE_URL = "service-url"
 SERVICE_STATUS = "service-status"
+# The main layer's last image error ({error, seq}), for the status line.
+IMAGE_ERROR = "image-error"
 MAIN_LAYER = "main"
 
 # The page URL (?service=...&bandIds=...) and what it asked for at page load.

@@ -69,6 +69,7 @@ def build_layout(*, service_url: str, basemap: str) -> html.Div:
             dcc.Location(id=ids.LOCATION, refresh=False),
             dcc.Store(id=ids.RESTORED),
             dcc.Store(id=ids.SERVICE_INFO),
+            dcc.Store(id=ids.IMAGE_ERROR),
             html.Div(id=ids.URL_QUERY, hidden=True),
         ],
     )
