@@ -86,3 +86,12 @@ def test_a_link_restores_the_controls_and_the_overlay(dash_duo, sample_root):
     url = urlparse(dash_duo.driver.current_url)
     assert parse_qs(url.query)["bandIds"] == ["5,3,2"] and parse_qs(url.query)["zoom"] == ["11"]
     assert shown_image(dash_duo)["opacity"] == "0.5"
+
+
+def test_a_rule_the_server_refuses_puts_its_words_in_the_status_line(dash_duo, sample_root):
+    open_dashboard(dash_duo, sample_root)
+    box = dash_duo.find_element(f"#{ids.CUSTOM_RULE}")
+    box.send_keys('{"rasterFunction": "NoSuchFunction"}')
+    dash_duo.find_element(f"#{ids.NO_DATA}").click()  # the rule is read when its box loses focus
+    dash_duo.wait_for_contains_text(f"#{ids.SERVICE_STATUS}", "The image could not be drawn", timeout=TIMEOUT)
+    assert "NoSuchFunction" in dash_duo.find_element(f"#{ids.SERVICE_STATUS}").text
