@@ -8,10 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import rasterio
 from rasterio.warp import transform
 from rasterio.windows import Window
 
+from callbacks.pixel import service_facts
 from sampleserver.sampledata import EXTENT_M, ORIGIN
 
 SERVICE = "SampleMultispectral"
@@ -49,3 +51,14 @@ def read_pixel(path: Path, lat: float, lng: float) -> list[float] | None:
     if np.ma.getmaskarray(values).all():
         return None
     return [float("nan") if masked else float(v) for v, masked in zip(values.data, np.ma.getmaskarray(values))]
+
+
+@pytest.fixture(scope="module")
+def params(server_url: str) -> dict:
+    """The sample service as the pixel callbacks see it: LayerParams with just the url."""
+    return {"url": server_url + SERVICE_PATH}
+
+
+@pytest.fixture(scope="module")
+def service(params: dict) -> dict:
+    return service_facts(params)

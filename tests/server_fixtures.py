@@ -36,9 +36,10 @@ class FakeClock:
 
 
 @contextmanager
-def serving(app: Flask) -> Iterator[str]:
-    """Run `app` on an ephemeral 127.0.0.1 port in a thread; yields the base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=RedactingRequestHandler)
+def serving(app: Flask, request_handler: type | None = RedactingRequestHandler) -> Iterator[str]:
+    """Run `app` on an ephemeral 127.0.0.1 port in a thread; yields the base URL.
+    `request_handler=None` keeps werkzeug's own (unredacted) access log."""
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=request_handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -34,25 +34,16 @@ from pixel_fixtures import (
     NO_DATA_POINT,
     OUTSIDE_POINT,
     SCENE_COUNT,
-    SERVICE_PATH,
+    params,  # noqa: F401  (pytest fixture)
     read_pixel,
     scene_path,
+    service,  # noqa: F401  (pytest fixture)
 )
 from server_fixtures import sample_root, server_url  # noqa: F401  (pytest fixtures)
 
 # Output positions of inspect() (register's order).
 STATUS, STATUS_CLASS, COORDINATES, RESULTS_HIDDEN, ROWS, CATALOG_ROWS, CATALOG_DEFS, SPECTRAL, NDVI_TEXT, MARKER, \
     TEMPORAL_HIDDEN, POINT, TAB = range(13)
-
-
-@pytest.fixture(scope="module")
-def params(server_url: str) -> dict:
-    return {"url": server_url + SERVICE_PATH}
-
-
-@pytest.fixture(scope="module")
-def service(params: dict) -> dict:
-    return service_facts(params)
 
 
 def click(point: tuple[float, float]) -> dict:

@@ -15,19 +15,10 @@ from rasterio.warp import transform
 
 from callbacks.pixel import index_choice, run_profile, service_facts, temporal_chart
 from callbacks.profiles import NDVI, NO_DATES, ProfileUnavailable, index_options, ndvi, temporal_profile
-from pixel_fixtures import BANDS, CROP_POINT, OUTSIDE_POINT, SCENE_COUNT, SERVICE_PATH, read_pixel, scene_path
+from pixel_fixtures import params, service  # noqa: F401  (pytest fixtures)
+from pixel_fixtures import BANDS, CROP_POINT, OUTSIDE_POINT, SCENE_COUNT, read_pixel, scene_path
 from sampleserver.server import create_app
 from server_fixtures import sample_root, server_url, serving  # noqa: F401  (pytest fixtures)
-
-
-@pytest.fixture(scope="module")
-def params(server_url: str) -> dict:
-    return {"url": server_url + SERVICE_PATH}
-
-
-@pytest.fixture(scope="module")
-def service(params: dict) -> dict:
-    return service_facts(params)
 
 
 class Progress:

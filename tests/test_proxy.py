@@ -12,17 +12,14 @@ import json
 import logging
 import re
 import socket
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from urllib.parse import urlencode, urlsplit
 
 import pytest
 import requests
 from flask import Flask, Response, redirect, request
-from werkzeug.serving import make_server
 
 from resourceproxy import ProxyConfig, install
 from resourceproxy.tokens import RENEW_MARGIN, TokenSource
@@ -236,23 +233,11 @@ def test_wrong_password_is_a_plain_502(make_proxy, secure_url):
                                      "details": ["Unable to generate token.", "Invalid username or password."]}}
 
 
-@contextmanager
-def plain_server(app: Flask) -> Iterator[str]:
-    """werkzeug's own request handler, so its unredacted access log line is what is checked."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
-
-
 def test_tokens_never_reach_the_browser_or_the_logs(make_proxy, secure_url, upstream, operator_token, caplog):
     caplog.set_level(logging.DEBUG)
     bodies = []
-    with plain_server(make_proxy()) as base:
+    # werkzeug's own request handler, so its unredacted access log line is what is checked.
+    with serving(make_proxy(), request_handler=None) as base:
         def get(target: str, params: dict) -> requests.Response:
             answer = requests.get(f"{base}/proxy?{target}?{urlencode(params)}", timeout=10)
             assert answer.status_code == 200
