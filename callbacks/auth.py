@@ -185,14 +185,13 @@ def update_session(trigger: str | None, credentials: dict | None, token_text: st
 # --- what a sign-in (or a refusal) sets off ------------------------------------------------------------
 
 
-def prompt_for_events(events: list | None, prompt: dict | None, params: dict | None) -> dict | Any:
+def prompt_for_event(asked: dict | None, prompt: dict | None, params: dict | None) -> dict | Any:
     """A new `authenticationrequired` from the layer (an image answered 498/499) opens the prompt."""
     prompt = prompt or CLOSED_PROMPT
-    asked = [e for e in events or [] if e.get("type") == "authenticationrequired"]
-    if not asked or asked[-1]["time"] <= prompt.get("seen", 0):
+    if not asked or asked["time"] <= prompt.get("seen", 0):
         return no_update
-    return {"open": True, "code": asked[-1].get("code") or 499, "pending": "layer",
-            "url": (params or {}).get("url"), "seen": asked[-1]["time"]}
+    return {"open": True, "code": asked.get("code") or 499, "pending": "layer",
+            "url": (params or {}).get("url"), "seen": asked["time"]}
 
 
 def apply_session(session: dict | None, params: dict | None, prompt: dict | None, retry: int | None) -> dict:
@@ -266,13 +265,24 @@ def register(app: Dash) -> None:
         Output(ids.AUTH_BUTTON, "className"),
         Input(ids.AUTH_SESSION, "data"),
     )
+    # The events store changes on every pan: only a new authenticationrequired goes on to the server.
+    app.clientside_callback(
+        """function (events, seen) {
+            const asked = (events || []).filter((e) => e.type === "authenticationrequired").pop();
+            return asked && (!seen || asked.time > seen.time) ? asked : window.dash_clientside.no_update;
+        }""",
+        Output(ids.AUTH_ASKED, "data"),
+        Input(ImageMapLayer.ids.events(ids.MAIN_LAYER), "data"),
+        State(ids.AUTH_ASKED, "data"),
+        prevent_initial_call=True,
+    )
     app.callback(
         Output(ids.AUTH_PROMPT, "data", allow_duplicate=True),
-        Input(ImageMapLayer.ids.events(ids.MAIN_LAYER), "data"),
+        Input(ids.AUTH_ASKED, "data"),
         State(ids.AUTH_PROMPT, "data"),
         State(params, "data"),
         prevent_initial_call=True,
-    )(prompt_for_events)
+    )(prompt_for_event)
     app.callback(
         output={"params": Output(params, "data", allow_duplicate=True), "retry": Output(ids.AUTH_RETRY, "data"),
                 "prompt": Output(ids.AUTH_PROMPT, "data", allow_duplicate=True)},

@@ -13,7 +13,7 @@ from callbacks.auth import auth_code, sign_in_status, token_for
 from callbacks.controls import date_field, service_options
 from components import ids
 from components.authpanel import CLOSED_PROMPT
-from components.imagemaplayer import ImageMapLayer
+from components.imagemaplayer import NEW_ERROR, ImageMapLayer
 from imageservice.client import ImageServiceClient
 from imageservice.errors import AuthenticationRequired, ImageServiceError
 from imageservice.layer import ImageMapLayer as Layer
@@ -137,10 +137,7 @@ def register(app: Dash, layer_options: dict | None = None, proxy_config: ProxyCo
     )(open_here)
     # The state store changes on every pan: only a new error goes on to the server.
     app.clientside_callback(
-        """function (state) {
-            const error = state && state.error;
-            return error ? {error: error, seq: state.seq} : window.dash_clientside.no_update;
-        }""",
+        NEW_ERROR,
         Output(ids.IMAGE_ERROR, "data"),
         Input(ImageMapLayer.ids.state(ids.MAIN_LAYER), "data"),
         prevent_initial_call=True,

@@ -14,7 +14,7 @@ from dash import Dash, Input, Output, State, no_update
 
 from callbacks.controls import format_date, slider_config, time_from_range, time_label
 from components import ids
-from components.imagemaplayer import ImageMapLayer, edit
+from components.imagemaplayer import NEW_ERROR, ImageMapLayer, edit
 from components.swipe import DATES_CHOICE, NO_SWIPE
 
 LOCK_RASTER = "esriMosaicLockRaster"
@@ -113,11 +113,11 @@ def update_compare(main: dict | None, enabled: list | None, rule: str | None, da
     return {"params": params, "state": {"enabled": True, "left": left, "right": right}, "status": status, **shared}
 
 
-def compare_error(state: dict | None) -> str | Any:
-    """The server's words when the left side's image fails."""
-    if not state or not state.get("error"):
+def compare_error(error: dict | None) -> str | Any:
+    """The server's words when the left side's image fails ({error, seq} from the state store)."""
+    if not error or not error.get("error"):
         return no_update
-    return f"The left side could not be drawn: {state['error']}"
+    return f"The left side could not be drawn: {error['error']}"
 
 
 def register(app: Dash) -> None:
@@ -150,9 +150,15 @@ def register(app: Dash) -> None:
             "info": State(ids.SERVICE_INFO, "data"),
         },
     )(update_compare)
+    app.clientside_callback(
+        NEW_ERROR,
+        Output(ids.SWIPE_ERROR, "data"),
+        Input(ImageMapLayer.ids.state(ids.COMPARE_LAYER), "data"),
+        prevent_initial_call=True,
+    )
     app.callback(
         Output(ids.SWIPE_STATUS, "children", allow_duplicate=True),
-        Input(ImageMapLayer.ids.state(ids.COMPARE_LAYER), "data"),
+        Input(ids.SWIPE_ERROR, "data"),
         prevent_initial_call=True,
     )(compare_error)
     app.clientside_callback(

@@ -63,6 +63,7 @@ def auth_panel() -> html.Div:
             dcc.Store(id=ids.AUTH_CREDENTIALS, storage_type="memory"),
             dcc.Store(id=ids.AUTH_PROMPT, storage_type="memory", data=CLOSED_PROMPT),
             dcc.Store(id=ids.AUTH_RETRY, storage_type="memory", data=0),
+            dcc.Store(id=ids.AUTH_ASKED, storage_type="memory"),
             dcc.Interval(id=ids.AUTH_RENEW, disabled=True),
         ],
     )

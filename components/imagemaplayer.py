@@ -48,6 +48,12 @@ NOWHERE = [[0, 0], [1e-9, 1e-9]]
 FRONT_Z, BACK_Z = 200, 100
 # The state store before the browser has drawn anything (assets/imagemaplayer.js keeps its shape).
 INITIAL_STATE = {"loading": False, "url": None, "error": None, "counts": {"loading": 0, "load": 0, "error": 0}, "seq": 0}
+# A clientside callback from the state store (it changes on every pan) to a store of the image's
+# errors, {error, seq}: a server callback listening to that one runs only when an image fails.
+NEW_ERROR = """function (state) {
+    const error = state && state.error;
+    return error ? {error: error, seq: state.seq} : window.dash_clientside.no_update;
+}"""
 # The browser half; register(app) serves these to apps whose assets folder is not this project's.
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 ASSET_FILES = ("imagemaplayer.js", "imagemaplayer.css")

@@ -44,6 +44,7 @@ def swipe_panel() -> html.Div:
             ]),
             html.Div(id=ids.SWIPE_STATUS, className="swipe-status", role="status"),
             dcc.Store(id=ids.SWIPE_STATE, data=NO_SWIPE),
+            dcc.Store(id=ids.SWIPE_ERROR),
         ],
     )
 

@@ -12,7 +12,7 @@ from callbacks.auth import (
     apply_session,
     auth_code,
     panel_state,
-    prompt_for_events,
+    prompt_for_event,
     prompt_reason,
     renewal_timer,
     renewed,
@@ -179,13 +179,12 @@ def test_update_session_dispatches_on_what_was_pressed(secure_url, token_clock):
 
 def test_the_layers_authenticationrequired_opens_the_prompt_once():
     params = layer_params("http://h/arcgis/rest/services/A/ImageServer")
-    events = [{"type": "loading", "time": 1}, {"type": "authenticationrequired", "time": 2, "code": 498},
-              {"type": "requesterror", "time": 2, "code": 498}, {"type": "error", "time": 3}]
-    prompt = prompt_for_events(events, CLOSED_PROMPT, params)
+    asked = {"type": "authenticationrequired", "time": 2, "code": 498}
+    prompt = prompt_for_event(asked, CLOSED_PROMPT, params)
     assert prompt == {"open": True, "code": 498, "pending": "layer", "url": params["url"], "seen": 2}
-    assert prompt_for_events(events, {**prompt, "open": False}, params) is no_update
-    assert prompt_for_events(events[:1], CLOSED_PROMPT, params) is no_update
-    assert prompt_for_events(None, None, None) is no_update
+    assert prompt_for_event(asked, {**prompt, "open": False}, params) is no_update
+    assert prompt_for_event({**asked, "time": 3}, {**prompt, "open": False}, params)["seen"] == 3
+    assert prompt_for_event(None, None, None) is no_update
 
 
 def test_a_sign_in_reopens_a_service_that_could_not_open():

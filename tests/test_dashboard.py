@@ -51,6 +51,26 @@ def test_first_image_of_the_sample_service_loads(dash_duo, sample_root, tmp_path
     assert dash_duo.driver.save_screenshot(str(screenshot))
 
 
+def test_panning_and_zooming_need_no_server_callback(dash_duo, sample_root):
+    """The browser fills the view into the URL template: a move costs one exportImage and no Dash
+    callback POST (every pan would otherwise queue behind the server's other work)."""
+    dash_duo.start_server(dashboard.create_app(data_dir=sample_root))
+    dash_duo._wait_for(lambda _: shown_image(dash_duo) is not None, timeout=15, msg="no image shown")
+    dash_duo.wait_for_contains_text(f"#{ids.LAYER_COUNTS}", "idle", timeout=10)
+    run = dash_duo.driver.execute_script
+    sent = ("return performance.getEntriesByType('resource').map(e => e.name)"
+            ".filter(n => n.includes(arguments[0])).length")
+    callbacks, images = run(sent, "_dash-update-component"), run(sent, "/exportImage")
+    for move in ("panBy([120, 0], {animate: false})", "zoomIn(1, {animate: false})", "panBy([0, -90], {animate: false})"):
+        before = shown_image(dash_duo)["src"]
+        run(f"window.imageMapLayer.mapOf('main').{move}")
+        dash_duo._wait_for(lambda _: (shown_image(dash_duo) or {"src": before})["src"] != before, timeout=15,
+                           msg=f"no new image after {move}")
+    assert run(sent, "/exportImage") - images == 3
+    assert run(sent, "_dash-update-component") == callbacks
+    assert dash_duo.get_logs() == []
+
+
 def enter_service_url(dash_duo, text: str) -> None:
     """Type a URL into the service box and press Enter, retyping if a callback rewrote it meanwhile."""
     box = dash_duo.find_element(f"#{ids.SERVICE_URL}")
