@@ -5,7 +5,9 @@
  * open; here the map view is filled in on every pan, zoom and resize, with no round trip.
  * Two ImageOverlays form a double buffer: the new image loads in the hidden one and is shown only
  * if it is still the newest request, so the old picture stays in place until then and an image
- * for a superseded view is never shown. Events are mirrored into the layer's dcc.Stores.
+ * for a superseded view is never shown. Their Leaflet layers are driven from here directly (URL,
+ * bounds, opacity), not through Dash props: a move reaches the <img> at once instead of after the
+ * renderer and React. Events and the view are mirrored into the layer's dcc.Stores.
  * The layer's attribution (its attribution store) is kept in the map's attribution control.
  */
 (function () {
@@ -15,6 +17,9 @@
     const UPDATE_INTERVAL = 150; // ms, esri-leaflet's ImageMapLayer throttle
     const CLICK_DELAY = 300; // ms, esri-leaflet's popup wait: a double-click (zoom) in it cancels the click
     const MAX_EVENTS = 50;
+    // The stores are written when the picture is on screen (or failed), or after this long while
+    // loading: the renderer's work for them would otherwise hold up the image's response and paint.
+    const MIRROR_WAIT = 1000; // ms
     const AUTH_CODES = [498, 499]; // invalid or expired token; token required
     const BLANK = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7";
     const layers = {}; // aio_id -> per-layer state
@@ -22,6 +27,10 @@
     function idOf(ctx, subcomponent) {
         const id = typeof ctx.id === "string" ? JSON.parse(ctx.id) : ctx.id;
         return Object.assign({}, id, {subcomponent: subcomponent});
+    }
+
+    function bufferOf(ctx) {
+        return (typeof ctx.id === "string" ? JSON.parse(ctx.id) : ctx.id).subcomponent;
     }
 
     function emptyBuffers() {
@@ -32,10 +41,14 @@
         if (!layers[aioId]) {
             layers[aioId] = {seq: 0, front: "a", pending: null, shown: null, events: [], loading: false,
                              counts: {loading: 0, load: 0, error: 0}, error: null, ids: null, map: null,
+                             // the buffers' Leaflet ImageOverlays; the last template and reported view
+                             overlays: {a: null, b: null}, template: null, view: null,
                              // buffers: what each <img> holds, as a set_props of an unchanged url fires no load
                              buffers: emptyBuffers(), report: null, clickTimer: null,
                              // attribution: the text wanted; attributed: the text in the map's control
-                             attribution: null, attributed: null};
+                             attribution: null, attributed: null,
+                             // the stores to write (state and events, view) and the timer that will
+                             dirty: false, viewDirty: false, mirrorTimer: null};
         }
         return layers[aioId];
     }
@@ -61,14 +74,52 @@
         window.dash_clientside.set_props(id, props);
     }
 
+    // Set a buffer's image, bounds or opacity on its Leaflet layer (its Dash props keep their
+    // initial values; a remount starts afresh, see attach).
+    function apply(layer, buffer, props) {
+        const overlay = layer.overlays[buffer];
+        if (!overlay) { return; }
+        if (props.bounds) { overlay.setBounds(L.latLngBounds(props.bounds)); }
+        if (props.url !== undefined) {
+            const image = overlay.getElement();
+            const cors = layer.template ? layer.template.crossOrigin : undefined;
+            if (image && cors !== undefined) {
+                // useCors: set before the URL, so the request is made the way it asks.
+                if (cors === null) { image.removeAttribute("crossorigin"); } else { image.crossOrigin = cors; }
+            }
+            overlay.setUrl(props.url);
+        }
+        if (props.opacity !== undefined) { overlay.setOpacity(props.opacity); }
+        if (props.zIndex !== undefined) { overlay.setZIndex(props.zIndex); }
+    }
+
     function snapshot(layer) {
         return {loading: layer.loading, url: layer.shown, error: layer.error,
                 counts: Object.assign({}, layer.counts), seq: layer.seq};
     }
 
+    function mirror(layer) {
+        clearTimeout(layer.mirrorTimer);
+        layer.mirrorTimer = null;
+        if (layer.dirty) {
+            setProps(layer.ids.state, {data: snapshot(layer)});
+            setProps(layer.ids.events, {data: layer.events.slice()});
+        }
+        if (layer.viewDirty) { setProps(layer.ids.view, {data: layer.view}); }
+        layer.dirty = layer.viewDirty = false;
+    }
+
+    // Write the layer's state, events and view into its stores: after the next paint when nothing
+    // is loading, else when loading ends or MIRROR_WAIT has passed. Every event is kept meanwhile.
     function publish(layer) {
-        setProps(layer.ids.state, {data: snapshot(layer)});
-        setProps(layer.ids.events, {data: layer.events.slice()});
+        layer.dirty = true;
+        if (!layer.loading) {
+            clearTimeout(layer.mirrorTimer);
+            layer.mirrorTimer = -1;
+            requestAnimationFrame(() => setTimeout(() => mirror(layer), 0));
+        } else if (layer.mirrorTimer === null) {
+            layer.mirrorTimer = setTimeout(() => mirror(layer), MIRROR_WAIT);
+        }
     }
 
     function fire(layer, type, detail) {
@@ -131,7 +182,7 @@
         if (pending && pending.url && layer.buffers[pending.buffer].url === pending.url) {
             // Empty the buffer, so that asking for the same URL again really reloads it.
             layer.buffers[pending.buffer] = emptyBuffers()[pending.buffer];
-            setProps(layer.ids[pending.buffer], {url: BLANK});
+            apply(layer, pending.buffer, {url: BLANK});
         }
         layer.loading = false;
         layer.pending = null;
@@ -170,15 +221,15 @@
             return;
         }
         layer.buffers[buffer] = {url: url, request: request, loaded: false};
-        setProps(layer.ids[buffer], {url: url, bounds: bounds});
+        apply(layer, buffer, {url: url, bounds: bounds});
     }
 
     // Show the pending image (now loaded in `buffer`) and hide the other buffer.
     function swap(layer, buffer) {
         const pending = layer.pending;
         const other = buffer === "a" ? "b" : "a";
-        setProps(layer.ids[buffer], {opacity: pending.opacity});
-        setProps(layer.ids[other], {opacity: 0});
+        apply(layer, buffer, {opacity: pending.opacity});
+        apply(layer, other, {opacity: 0});
         layer.front = buffer;
         layer.pending = null;
         layer.loading = false;
@@ -220,24 +271,31 @@
         // What the layer's state store holds, read at once rather than after a Dash round trip.
         stateOf: function (aioId) { return layers[aioId] ? snapshot(layers[aioId]) : null; },
 
-        // `add` handler of buffer A: hook the map's moves to this layer.
+        // `add` handler of both buffers: keep their Leaflet layers and hook the map's moves to this layer.
         attach: function (event, ctx) {
             const aioId = idOf(ctx, "a").aio_id;
+            const buffer = bufferOf(ctx);
             const layer = stateFor(aioId);
             const map = ctx.map;
             layer.ids = {a: idOf(ctx, "a"), b: idOf(ctx, "b"), view: idOf(ctx, "view"),
                          state: idOf(ctx, "state"), events: idOf(ctx, "events"), click: idOf(ctx, "click")};
-            if (event.target._url !== layer.buffers.a.url) {
-                // A new layer under this id (a remount keeps the urls set before): start afresh.
-                layer.buffers = emptyBuffers();
-                layer.front = "a";
-                layer.pending = null;
-                layer.shown = null;
+            layer.overlays[buffer] = event.target;
+            if (event.target._url !== layer.buffers[buffer].url) {
+                // A new layer under this id (a remount shows its initial blank): start afresh.
+                layer.buffers[buffer] = emptyBuffers()[buffer];
+                if (layer.front === buffer) { layer.shown = null; }
+                if (layer.pending && layer.pending.buffer === buffer) { layer.pending = null; }
             }
+            if (buffer !== "a") { return; }
             if (layer.map !== map) {
                 dropAttribution(layer, layer.map);
                 layer.map = map;
-                layer.report = throttle(() => setProps(layer.ids.view, {data: currentView(map)}), UPDATE_INTERVAL);
+                layer.report = throttle(() => {
+                    layer.view = currentView(map);
+                    layer.viewDirty = true;
+                    request(layer.view, layer.template, aioId);
+                    publish(layer);
+                }, UPDATE_INTERVAL);
                 map.on("moveend resize", layer.report);
                 map.on("click", (e) => clicked(layer, e));
                 map.on("dblclick", () => clearTimeout(layer.clickTimer));
@@ -251,7 +309,7 @@
         loaded: function (event, ctx) {
             const id = idOf(ctx, "a");
             const layer = layers[id.aio_id];
-            const buffer = JSON.parse(ctx.id).subcomponent;
+            const buffer = bufferOf(ctx);
             const src = event.target._url;
             if (!layer || !src || src.startsWith("data:")) { return; }
             const held = layer.buffers[buffer];
@@ -274,12 +332,12 @@
         },
     };
 
-    // Clientside callback: a new view or new parameters -> a new request in the hidden buffer.
+    // A new view (a move) or a new template (new parameters) -> a new request in the hidden buffer.
     function request(view, template, aioId) {
         const layer = stateFor(aioId);
-        const noUpdate = window.dash_clientside.no_update;
-        if (!view || !template || !layer.ids) { return [noUpdate, noUpdate, noUpdate, noUpdate]; }
-        const z = template.zIndex;
+        if (!view || !template || !layer.ids || !layer.overlays.a || !layer.overlays.b) { return; }
+        apply(layer, "a", {zIndex: template.zIndex});
+        apply(layer, "b", {zIndex: template.zIndex});
         const front = layer.front, back = front === "a" ? "b" : "a";
         const mapCrs = layer.map.options.crs.code;
         const crsError = mapCrs === template.crs ? null :
@@ -296,7 +354,9 @@
             layer.error = template.error || crsError;
             setLoadingClass(layer);
             publish(layer);
-            return [0, 0, z, z];
+            apply(layer, "a", {opacity: 0});
+            apply(layer, "b", {opacity: 0});
+            return;
         }
         const url = template.url.replace("{bbox}", encodeURIComponent(view.bbox))
                                 .replace("{size}", encodeURIComponent(view.size));
@@ -313,12 +373,14 @@
                 setLoadingClass(layer);
                 publish(layer);
             }
-            return front === "a" ? [opacity, 0, z, z] : [0, opacity, z, z];
+            apply(layer, front, {opacity: opacity});
+            apply(layer, back, {opacity: 0});
+            return;
         }
         if (layer.pending && layer.pending.request === url) {
             // Already on its way (the same view reported twice, or only the opacity changed).
             layer.pending.opacity = opacity;
-            return [noUpdate, noUpdate, z, z];
+            return;
         }
         layer.seq += 1;
         const seq = layer.seq;
@@ -360,13 +422,20 @@
             load(layer, back, url, url, view.bounds, opacity);
         }
         publish(layer);
-        return [noUpdate, noUpdate, z, z];
     }
 
     window.imageMapLayer = api;
     window.dash_clientside = window.dash_clientside || {};
     window.dash_clientside.imageMapLayer = {
-        request: function (view, template, id) { return request(view, template, id.aio_id); },
+        // Clientside callback: the template store changed (new parameters). Its outputs, the
+        // buffers' z-index, are also set by request() (Dash resolves MATCH only with outputs).
+        configure: function (template, id) {
+            const layer = stateFor(id.aio_id);
+            layer.template = template;
+            request(layer.view, template, id.aio_id);
+            const z = template ? template.zIndex : window.dash_clientside.no_update;
+            return [z, z];
+        },
         // Clientside callback: the attribution store changed.
         attribute: function (data, id) {
             const layer = stateFor(id.aio_id);

@@ -124,7 +124,8 @@ def template_for(params: dict | None, display: dict) -> dict:
     the message in `error`.
     """
     nothing = {**display, "url": None, "error": None, "f": "image", "opacity": 0,
-               "zIndex": display.get("z_index") or BACK_Z, "token": None, "proxy": None}
+               "zIndex": display.get("z_index") or BACK_Z, "token": None, "proxy": None,
+               "crossOrigin": None}
     if params is None:
         return nothing
     try:
@@ -141,6 +142,7 @@ def template_for(params: dict | None, display: dict) -> dict:
         "zIndex": z_index,
         "token": layer_params.token,
         "proxy": layer_params.proxy,
+        "crossOrigin": "anonymous" if layer_params.use_cors else None,
     }
 
 
@@ -194,12 +196,12 @@ class ImageMapLayer(dl.LayerGroup):
         overlay_options = {"url": BLANK, "bounds": NOWHERE, "opacity": 0, "crossOrigin": cross_origin}
         if pane:
             overlay_options["pane"] = pane
-        handlers = {"load": {"variable": "imageMapLayer.loaded"}, "error": {"variable": "imageMapLayer.failed"}}
+        handlers = {"load": {"variable": "imageMapLayer.loaded"}, "error": {"variable": "imageMapLayer.failed"},
+                    "add": {"variable": "imageMapLayer.attach"}}
         super().__init__(
             id=_id("group", aio_id),
             children=[
-                dl.ImageOverlay(id=_id("a", aio_id), **overlay_options,
-                                eventHandlers={**handlers, "add": {"variable": "imageMapLayer.attach"}}),
+                dl.ImageOverlay(id=_id("a", aio_id), **overlay_options, eventHandlers=handlers),
                 dl.ImageOverlay(id=_id("b", aio_id), **overlay_options, eventHandlers=handlers),
                 dcc.Store(id=_id("params", aio_id), data=params),
                 dcc.Store(id=_id("display", aio_id), data=display),
@@ -324,15 +326,13 @@ def register(app: Dash) -> None:
         State(_id("display", MATCH), "data"),
         prevent_initial_call=True,
     )(template_for)
+    # Moves are handled in the browser alone (assets/imagemaplayer.js); new parameters go this way.
     app.clientside_callback(
-        ClientsideFunction(namespace="imageMapLayer", function_name="request"),
-        Output(_id("a", MATCH), "opacity"),
-        Output(_id("b", MATCH), "opacity"),
+        ClientsideFunction(namespace="imageMapLayer", function_name="configure"),
         Output(_id("a", MATCH), "zIndex"),
         Output(_id("b", MATCH), "zIndex"),
-        Input(_id("view", MATCH), "data"),
         Input(_id("template", MATCH), "data"),
-        State(_id("view", MATCH), "id"),
+        State(_id("template", MATCH), "id"),
     )
     app.callback(
         Output(_id("identify", MATCH), "data"),

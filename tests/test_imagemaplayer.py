@@ -28,7 +28,9 @@ def test_template_leaves_the_view_open_and_carries_the_display_options():
         "url": "https://h/arcgis/rest/services/X/ImageServer/exportImage?bbox={bbox}&size={size}&format=jpgpng"
                "&transparent=true&bboxSR=3857&imageSR=3857&bandIds=3%2C0%2C1&token=abc&f=image",
         "error": None, "f": "image", "opacity": 0.4, "zIndex": FRONT_Z, "token": "abc", "proxy": None,
+        "crossOrigin": "anonymous",
     }
+    assert template_for(params(use_cors=False), DISPLAY)["crossOrigin"] is None
 
 
 def test_template_in_4326_position_and_z_index():
@@ -39,7 +41,8 @@ def test_template_in_4326_position_and_z_index():
 
 def test_no_service_or_bad_params_draw_nothing_and_say_why():
     assert template_for(None, DISPLAY) == {**DISPLAY, "url": None, "error": None, "f": "image", "opacity": 0,
-                                           "zIndex": BACK_Z, "token": None, "proxy": None}
+                                           "zIndex": BACK_Z, "token": None, "proxy": None,
+                                           "crossOrigin": None}
     bad = template_for({"url": URL, "opacity": 3}, DISPLAY)
     assert bad["url"] is None and "opacity" in bad["error"]
 

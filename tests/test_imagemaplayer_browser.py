@@ -254,6 +254,24 @@ def test_opacity_and_position_change_without_a_new_request(dash_duo, services):
     assert len(export_requests(dash_duo)) == 1
 
 
+def test_use_cors_sets_the_images_cross_origin(dash_duo, services):
+    params = ImageMapLayer.ids.params("x")
+    start(dash_duo, services, lambda root: [ImageMapLayer(root + SERVICE_PATH, aio_id="x")],
+          extra=[html.Button(id="no-cors")], setup=lambda app: app.callback(
+              Output(params, "data", allow_duplicate=True), Input("no-cors", "n_clicks"), State(params, "data"),
+              prevent_initial_call=True)(lambda _, data: {**data, "use_cors": False}))
+    shown = wait_shown(dash_duo, "x")
+    cross_origin = "return [...document.querySelectorAll('.leaflet-image-layer')].find(i => i.src === arguments[0])" \
+                   ".getAttribute('crossorigin')"
+    assert js(dash_duo, cross_origin, shown["url"]) == "anonymous"
+    dash_duo.find_element("#no-cors").click()
+    time.sleep(0.1)
+    wait_until(dash_duo, lambda: dash_duo.redux_state_rqs == [], "the new params did not reach the browser")
+    js(dash_duo, "window.imageMapLayer.mapOf('x').panBy([80, 0], {animate: false})")
+    moved = wait_shown(dash_duo, "x", shown["url"])
+    assert js(dash_duo, cross_origin, moved["url"]) is None
+
+
 def test_outside_min_and_max_zoom_nothing_is_requested_or_shown(dash_duo, services):
     start(dash_duo, services, lambda root: [ImageMapLayer(root + SERVICE_PATH, aio_id="x", min_zoom=11, max_zoom=12)])
     wait_until(dash_duo, lambda: (state(dash_duo, "x") or {}).get("seq") == 1, "the first view was not reported")
