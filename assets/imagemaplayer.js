@@ -17,8 +17,10 @@
     const UPDATE_INTERVAL = 150; // ms, esri-leaflet's ImageMapLayer throttle
     const CLICK_DELAY = 300; // ms, esri-leaflet's popup wait: a double-click (zoom) in it cancels the click
     const MAX_EVENTS = 50;
-    // The stores are written when the picture is on screen (or failed), or after this long while
-    // loading: the renderer's work for them would otherwise hold up the image's response and paint.
+    // The stores are written once the layer has been idle (picture on screen, or failed) this long,
+    // and at the latest this long after the first change: the renderer's work for them (tens of ms
+    // of main thread) would otherwise compete with the image's response and paint.
+    const MIRROR_IDLE = 200; // ms
     const MIRROR_WAIT = 1000; // ms
     const AUTH_CODES = [498, 499]; // invalid or expired token; token required
     const BLANK = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7";
@@ -47,8 +49,8 @@
                              buffers: emptyBuffers(), report: null, clickTimer: null,
                              // attribution: the text wanted; attributed: the text in the map's control
                              attribution: null, attributed: null,
-                             // the stores to write (state and events, view) and the timer that will
-                             dirty: false, viewDirty: false, mirrorTimer: null};
+                             // the stores to write (state and events, view), since when, and the timer
+                             dirty: false, viewDirty: false, dirtySince: null, mirrorTimer: null};
         }
         return layers[aioId];
     }
@@ -107,19 +109,19 @@
         }
         if (layer.viewDirty) { setProps(layer.ids.view, {data: layer.view}); }
         layer.dirty = layer.viewDirty = false;
+        layer.dirtySince = null;
     }
 
-    // Write the layer's state, events and view into its stores: after the next paint when nothing
-    // is loading, else when loading ends or MIRROR_WAIT has passed. Every event is kept meanwhile.
+    // Write the layer's state, events and view into its stores, MIRROR_IDLE after the layer went
+    // idle or MIRROR_WAIT after the first change, whichever is sooner. Every event is kept meanwhile.
     function publish(layer) {
+        const now = performance.now();
         layer.dirty = true;
-        if (!layer.loading) {
-            clearTimeout(layer.mirrorTimer);
-            layer.mirrorTimer = -1;
-            requestAnimationFrame(() => setTimeout(() => mirror(layer), 0));
-        } else if (layer.mirrorTimer === null) {
-            layer.mirrorTimer = setTimeout(() => mirror(layer), MIRROR_WAIT);
-        }
+        if (layer.dirtySince === null) { layer.dirtySince = now; }
+        const latest = layer.dirtySince + MIRROR_WAIT;
+        const at = layer.loading ? latest : Math.min(now + MIRROR_IDLE, latest);
+        clearTimeout(layer.mirrorTimer);
+        layer.mirrorTimer = setTimeout(() => mirror(layer), Math.max(0, at - now));
     }
 
     function fire(layer, type, detail) {

@@ -55,6 +55,9 @@ def build_layout(*, service_url: str, basemap: str) -> html.Div:
                         className="map",
                         center=[38.55, -121.75],
                         zoom=10,
+                        # No center/zoom/bounds props written back on every move: nothing reads
+                        # them, and each write costs the renderer tens of ms while the image loads.
+                        trackViewport=False,
                         children=[
                             dl.LayerGroup(id=ids.BASEMAP, children=basemap_layers(basemap)),
                             *swipe_map_layers(),
