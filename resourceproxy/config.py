@@ -55,12 +55,6 @@ class ServiceEntry:
         self.output = None if context is None else Location(
             self.location.scheme, self.location.host, self.location.port, context + OUTPUT_DIRECTORY)
 
-    @property
-    def context_path(self) -> str:
-        """The ArcGIS web context (`/arcgis`) the service lives under, where `rest/info` is."""
-        context = services_context(self.location.path)
-        return "/arcgis" if context is None else context
-
 
 @dataclass
 class ProxyConfig:

@@ -35,7 +35,6 @@ def check_example(config: ProxyConfig) -> None:
     assert (landsat.url, landsat.token, landsat.username) == (SERVICE, "t0ken", None)
     assert (dem.username, dem.password, dem.token) == ("analyst", "pa55", None)
     assert dem.location.path == "/server/rest/services/Secure/DEM/ImageServer"
-    assert dem.context_path == "/server"
     assert dem.output.url == "https://portal.example.org/server/rest/directories/arcgisoutput"
     assert (config.max_bytes, config.connect_timeout, config.read_timeout, config.max_seconds) == (
         1000000, 5.0, 30, 120.0)
