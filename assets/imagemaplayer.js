@@ -92,7 +92,6 @@
             overlay.setUrl(props.url);
         }
         if (props.opacity !== undefined) { overlay.setOpacity(props.opacity); }
-        if (props.zIndex !== undefined) { overlay.setZIndex(props.zIndex); }
     }
 
     function snapshot(layer) {
@@ -338,8 +337,6 @@
     function request(view, template, aioId) {
         const layer = stateFor(aioId);
         if (!view || !template || !layer.ids || !layer.overlays.a || !layer.overlays.b) { return; }
-        apply(layer, "a", {zIndex: template.zIndex});
-        apply(layer, "b", {zIndex: template.zIndex});
         const front = layer.front, back = front === "a" ? "b" : "a";
         const mapCrs = layer.map.options.crs.code;
         const crsError = mapCrs === template.crs ? null :
@@ -429,8 +426,8 @@
     window.imageMapLayer = api;
     window.dash_clientside = window.dash_clientside || {};
     window.dash_clientside.imageMapLayer = {
-        // Clientside callback: the template store changed (new parameters). Its outputs, the
-        // buffers' z-index, are also set by request() (Dash resolves MATCH only with outputs).
+        // Clientside callback: the template store changed (new parameters). Returns the buffers'
+        // z-index, which changes only with the template (position, z_index).
         configure: function (template, id) {
             const layer = stateFor(id.aio_id);
             layer.template = template;
