@@ -1,7 +1,8 @@
 """The dashboard: `python app.py` serves it, with the embedded sample ImageServer, on 127.0.0.1:8050.
 
 Only wiring lives here: the layout comes from `components`, behaviour from `callbacks`, the
-ImageServer client from `imageservice` and the embedded server from `sampleserver`.
+ImageServer client, the Dash layer, the embedded server and the proxy from the `imageservice`
+library, through its public names only.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from dash import Dash
 
 from callbacks import auth, basemap, catalog, controls, events, histogram, info, pixel, service, swipe, urlstate
 from callbacks.background import background_manager
-from components import imagemaplayer
 from components.basemaps import BASEMAPS, DEFAULT_BASEMAP
 from components.layout import build_layout
-from resourceproxy import ProxyConfig, install as install_proxy
-from sampleserver.server import RedactingRequestHandler
+from imageservice.dash import register as register_layers
+from imageservice.proxy import ProxyConfig, install as install_proxy
+from imageservice.server import RedactingRequestHandler
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA_DIR = HERE / ".data"
@@ -46,7 +47,7 @@ def create_app(
     if proxy_config is not None:
         install_proxy(app.server, proxy_config, prefix=app.config.requests_pathname_prefix)
     app.layout = build_layout(service_url=service_url, basemap=basemap_key)
-    imagemaplayer.register(app)
+    register_layers(app)
     basemap.register(app)
     service.register(app, layer_options, proxy_config)
     auth.register(app)
@@ -64,7 +65,7 @@ def mount_sample_server(app: Dash, data_dir: Path) -> None:
     A data folder that already holds services (the user's own GeoTIFFs, or sample data made
     earlier) is served as it is; an empty one gets the generated sample data.
     """
-    from sampleserver.server import create_blueprint, open_services
+    from imageservice.server import create_blueprint, open_services
 
     services = open_services(data_dir)
     app.server.register_blueprint(create_blueprint(services), url_prefix="/arcgis")

@@ -36,7 +36,7 @@ import requests
 from selenium.webdriver.support.ui import WebDriverWait
 
 from imageservice.metadata import parse_service_info
-from sampleserver.sampledata import DEFAULT_SIZE, ensure_sample_data
+from imageservice.server.sampledata import DEFAULT_SIZE, ensure_sample_data
 
 from .common import REPO_ROOT
 from .hosting import chromium, production_stack

@@ -19,8 +19,8 @@ from typing import TypeVar
 import numpy as np
 import requests
 
-from sampleserver.catalog import load_services
-from sampleserver.sampledata import ensure_sample_data
+from imageservice.server.catalog import load_services
+from imageservice.server.sampledata import ensure_sample_data
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MOSAIC_SERVICE = "SampleMultispectral"

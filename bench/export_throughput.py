@@ -33,8 +33,8 @@ from rasterio.transform import from_bounds
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform_bounds
 
-from sampleserver.sampledata import DEFAULT_SIZE
-from sampleserver.server import create_app
+from imageservice.server.sampledata import DEFAULT_SIZE
+from imageservice.server.server import create_app
 
 from .common import (CLIENTS, MOSAIC_SERVICE, SCENE_SERVICE, HttpGetter, compare, prepare_data,
                      ratio_lines, running, table)
@@ -47,7 +47,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ZOOMS = (0.35, 0.6, 1.0, 1.6)  # view width as a fraction of the scene width
 PANS = ((0.0, 0.0), (0.2, -0.15), (-0.25, 0.1), (0.1, 0.3))  # centre offsets, fractions of the scene width
 # zlib levels of the in-process floor: 6 is the default of Pillow and of TiTiler's PNGs (GDAL ZLEVEL);
-# sampleserver.encode writes PNGs at level 1, so the floor is shown at both.
+# imageservice.server.encode writes PNGs at level 1, so the floor is shown at both.
 ZLIB_LEVELS = (6, 1)
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import rasterio
 from rasterio.warp import transform
 
-from sampleserver.sampledata import DEFAULT_SIZE
+from imageservice.server.sampledata import DEFAULT_SIZE
 
 from .common import (CLIENTS, MOSAIC_SERVICE, SCENE_SERVICE, HttpGetter, compare, prepare_data,
                      ratio_lines, running, table)

@@ -38,7 +38,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from components import ids
 from imageservice.layer import ImageMapLayer
 from imageservice.urls import View
-from sampleserver.sampledata import DEFAULT_SIZE, ensure_sample_data
+from imageservice.server.sampledata import DEFAULT_SIZE, ensure_sample_data
 
 from .hosting import Stack, chromium, production_stack
 

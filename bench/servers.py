@@ -25,7 +25,7 @@ def embedded_server_name() -> str:
 def serve_embedded(data_dir: Path, port: int) -> None:
     """The embedded ImageServer (the standalone Flask app) under waitress, a production WSGI server,
     or werkzeug's threaded server when waitress is not installed."""
-    from sampleserver.server import create_app
+    from imageservice.server.server import create_app
 
     app = create_app(data_dir)
     if not has_waitress():

@@ -28,7 +28,7 @@ from dash import Dash, Input, Output, State, ctx, no_update
 
 from components import ids
 from components.authpanel import CLOSED_PROMPT
-from components.imagemaplayer import ImageMapLayer, edit
+from imageservice.dash import ImageMapLayerAIO, edit
 from imageservice.auth import SignInRefused, Token, server_root, sign_in
 from imageservice.errors import ImageServiceError
 
@@ -231,7 +231,7 @@ def _ms(seconds: float | None) -> int | None:
 
 
 def register(app: Dash) -> None:
-    params = ImageMapLayer.ids.params(ids.MAIN_LAYER)
+    params = ImageMapLayerAIO.ids.params(ids.MAIN_LAYER)
     app.clientside_callback(
         COPY_CREDENTIALS,
         Output(ids.AUTH_CREDENTIALS, "data"),
@@ -272,7 +272,7 @@ def register(app: Dash) -> None:
             return asked && (!seen || asked.time > seen.time) ? asked : window.dash_clientside.no_update;
         }""",
         Output(ids.AUTH_ASKED, "data"),
-        Input(ImageMapLayer.ids.events(ids.MAIN_LAYER), "data"),
+        Input(ImageMapLayerAIO.ids.events(ids.MAIN_LAYER), "data"),
         State(ids.AUTH_ASKED, "data"),
         prevent_initial_call=True,
     )

@@ -19,7 +19,7 @@ from dash import ClientsideFunction, Dash, Input, Output, State, ctx, no_update
 from callbacks.controls import date_field
 from components import ids
 from components.catalogpanel import CLOUD_ANY, ROW_ID
-from components.imagemaplayer import ImageMapLayer, edit
+from imageservice.dash import ImageMapLayerAIO, edit
 from imageservice.errors import ArcGISError, ImageServiceError, ParameterError
 from imageservice.metadata import ServiceInfo
 from imageservice.tables import featureset_to_frame, featureset_to_geojson
@@ -382,11 +382,11 @@ def reset_for_service(service: dict | None) -> dict:
 
 
 def register(app: Dash) -> None:
-    params_store = ImageMapLayer.ids.params(ids.MAIN_LAYER)
+    params_store = ImageMapLayerAIO.ids.params(ids.MAIN_LAYER)
     app.clientside_callback(
         ClientsideFunction(namespace="catalog", function_name="settle"),
         Output(ids.CATALOG_VIEW, "data"),
-        Input(ImageMapLayer.ids.view(ids.MAIN_LAYER), "data"),
+        Input(ImageMapLayerAIO.ids.view(ids.MAIN_LAYER), "data"),
         Input(ids.INSPECTOR_TABS, "value"),
         Input(ids.CATALOG_SHOW_FOOTPRINTS, "value"),
         State(ids.CATALOG_VIEW, "id"),

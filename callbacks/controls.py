@@ -16,7 +16,7 @@ from typing import Any
 from dash import Dash, Input, Output, State, no_update
 
 from components import ids
-from components.imagemaplayer import ImageMapLayer, edit
+from imageservice.dash import ImageMapLayerAIO, edit
 from imageservice.errors import ParameterError
 from imageservice.metadata import ServiceInfo
 from imageservice.params import parse_rule
@@ -328,7 +328,7 @@ def step_time(n_intervals: int | None, value: list[int] | None, options: dict | 
 
 
 def register(app: Dash) -> None:
-    params_store = ImageMapLayer.ids.params(ids.MAIN_LAYER)
+    params_store = ImageMapLayerAIO.ids.params(ids.MAIN_LAYER)
     app.callback(
         output={
             **{name: Output(cid, "value") for name, cid in CONTROL_IDS.items()},

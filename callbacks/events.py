@@ -8,11 +8,11 @@ from __future__ import annotations
 from dash import ClientsideFunction, Dash, Input, Output
 
 from components import ids
-from components.imagemaplayer import ImageMapLayer
+from imageservice.dash import ImageMapLayerAIO
 
 
 def register(app: Dash) -> None:
     app.clientside_callback(ClientsideFunction(namespace="layerEvents", function_name="list"),
-                            Output(ids.EVENTS_LOG, "children"), Input(ImageMapLayer.ids.events(ids.MAIN_LAYER), "data"))
+                            Output(ids.EVENTS_LOG, "children"), Input(ImageMapLayerAIO.ids.events(ids.MAIN_LAYER), "data"))
     app.clientside_callback(ClientsideFunction(namespace="layerEvents", function_name="countsText"),
-                            Output(ids.LAYER_COUNTS, "children"), Input(ImageMapLayer.ids.state(ids.MAIN_LAYER), "data"))
+                            Output(ids.LAYER_COUNTS, "children"), Input(ImageMapLayerAIO.ids.state(ids.MAIN_LAYER), "data"))

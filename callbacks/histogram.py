@@ -17,7 +17,7 @@ from dash import ClientsideFunction, Dash, Input, Output, State, html, no_update
 
 from components import ids
 from components.histogrampanel import CHART_HEIGHT, CHART_HIDDEN, CHART_SHOWN
-from components.imagemaplayer import ImageMapLayer, edit
+from imageservice.dash import ImageMapLayerAIO, edit
 from imageservice.errors import ArcGISError, ImageServiceError
 from imageservice.tables import histograms_to_frame
 from imageservice.tasks import ComputeHistograms
@@ -190,8 +190,8 @@ def register(app: Dash) -> None:
     app.clientside_callback(
         ClientsideFunction(namespace="histogram", function_name="settle"),
         Output(ids.HISTOGRAM_REQUEST, "data"),
-        Input(ImageMapLayer.ids.view(ids.MAIN_LAYER), "data"),
-        Input(ImageMapLayer.ids.params(ids.MAIN_LAYER), "data"),
+        Input(ImageMapLayerAIO.ids.view(ids.MAIN_LAYER), "data"),
+        Input(ImageMapLayerAIO.ids.params(ids.MAIN_LAYER), "data"),
         Input(ids.INSPECTOR_TABS, "value"),
         State(ids.HISTOGRAM_REQUEST, "id"),
     )

@@ -11,7 +11,7 @@ from dash import Dash, Input, Output, State, no_update
 from callbacks.catalog import catalog_service
 from callbacks.controls import format_date
 from components import ids
-from components.imagemaplayer import ImageMapLayer, edit
+from imageservice.dash import ImageMapLayerAIO, edit
 from components.infopanel import info_content, info_error
 from imageservice.errors import ImageServiceError
 from imageservice.metadata import (
@@ -132,6 +132,6 @@ def register(app: Dash) -> None:
     app.callback(
         output={"content": Output(ids.INFO_CONTENT, "children"), "catalog": Output(ids.CATALOG_SERVICE, "data")},
         inputs={"options": Input(ids.SERVICE_INFO, "data"),
-                "params": State(ImageMapLayer.ids.params(ids.MAIN_LAYER), "data")},
+                "params": State(ImageMapLayerAIO.ids.params(ids.MAIN_LAYER), "data")},
         prevent_initial_call=True,
     )(describe_service)

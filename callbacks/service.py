@@ -13,15 +13,15 @@ from callbacks.auth import auth_code, sign_in_status, token_for
 from callbacks.controls import date_field, service_options
 from components import ids
 from components.authpanel import CLOSED_PROMPT
-from components.imagemaplayer import NEW_ERROR, ImageMapLayer
+from imageservice.dash import NEW_ERROR, ImageMapLayerAIO
 from imageservice.client import ImageServiceClient
 from imageservice.errors import AuthenticationRequired, ImageServiceError
-from imageservice.layer import ImageMapLayer as Layer
+from imageservice import ImageMapLayer
 from imageservice.metadata import ServiceInfo, parse_service_info
 from imageservice.params import LayerParams
-from resourceproxy import ProxyConfig
-from resourceproxy.errors import Refused
-from resourceproxy.targets import parse_location
+from imageservice.proxy import ProxyConfig
+from imageservice.proxy.errors import Refused
+from imageservice.proxy.targets import parse_location
 
 
 def absolute_url(url: str) -> str:
@@ -54,7 +54,7 @@ def acquisition_dates(client: ImageServiceClient, info: ServiceInfo) -> list[int
     if not info.is_time_aware or field is None or "Catalog" not in info.capabilities:
         return []
     try:
-        features = Layer(client.base_url, client=client).query().fields(field).return_geometry(False).run()
+        features = ImageMapLayer(client.base_url, client=client).query().fields(field).return_geometry(False).run()
     except ImageServiceError:
         return []
     return [f["attributes"][field] for f in features.get("features", []) if f["attributes"].get(field) is not None]
@@ -125,7 +125,7 @@ def register(app: Dash, layer_options: dict | None = None, proxy_config: ProxyCo
     app.callback(
         Output(ids.SERVICE_STATUS, "children"),
         Output(ids.SERVICE_STATUS, "className"),
-        Output(ImageMapLayer.ids.params(ids.MAIN_LAYER), "data"),
+        Output(ImageMapLayerAIO.ids.params(ids.MAIN_LAYER), "data"),
         Output(ids.MAP, "viewport"),
         Output(ids.SERVICE_INFO, "data"),
         Output(ids.AUTH_PROMPT, "data"),
@@ -139,7 +139,7 @@ def register(app: Dash, layer_options: dict | None = None, proxy_config: ProxyCo
     app.clientside_callback(
         NEW_ERROR,
         Output(ids.IMAGE_ERROR, "data"),
-        Input(ImageMapLayer.ids.state(ids.MAIN_LAYER), "data"),
+        Input(ImageMapLayerAIO.ids.state(ids.MAIN_LAYER), "data"),
         prevent_initial_call=True,
     )
     app.callback(

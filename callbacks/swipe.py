@@ -14,7 +14,7 @@ from dash import Dash, Input, Output, State, no_update
 
 from callbacks.controls import format_date, slider_config, time_from_range, time_label
 from components import ids
-from components.imagemaplayer import NEW_ERROR, ImageMapLayer, edit
+from imageservice.dash import NEW_ERROR, ImageMapLayerAIO, edit
 from components.swipe import DATES_CHOICE, NO_SWIPE
 
 LOCK_RASTER = "esriMosaicLockRaster"
@@ -135,14 +135,14 @@ def register(app: Dash) -> None:
     )(swipe_options)
     app.callback(
         output={
-            "params": Output(ImageMapLayer.ids.params(ids.COMPARE_LAYER), "data"),
+            "params": Output(ImageMapLayerAIO.ids.params(ids.COMPARE_LAYER), "data"),
             "state": Output(ids.SWIPE_STATE, "data"),
             "status": Output(ids.SWIPE_STATUS, "children"),
             "dates_label": Output(ids.SWIPE_DATES_LABEL, "children"),
             "dates_disabled": Output(ids.SWIPE_DATES, "disabled"),
         },
         inputs={
-            "main": Input(ImageMapLayer.ids.params(ids.MAIN_LAYER), "data"),
+            "main": Input(ImageMapLayerAIO.ids.params(ids.MAIN_LAYER), "data"),
             "enabled": Input(ids.SWIPE_ENABLED, "value"),
             "rule": Input(ids.SWIPE_RULE, "value"),
             "dates_on": Input(ids.SWIPE_DATES_ON, "value"),
@@ -153,7 +153,7 @@ def register(app: Dash) -> None:
     app.clientside_callback(
         NEW_ERROR,
         Output(ids.SWIPE_ERROR, "data"),
-        Input(ImageMapLayer.ids.state(ids.COMPARE_LAYER), "data"),
+        Input(ImageMapLayerAIO.ids.state(ids.COMPARE_LAYER), "data"),
         prevent_initial_call=True,
     )
     app.callback(

@@ -16,7 +16,7 @@ import flask
 from dash import ClientsideFunction, Dash, Input, Output, State
 
 from components import ids
-from components.imagemaplayer import ImageMapLayer
+from imageservice.dash import ImageMapLayerAIO
 from imageservice.errors import ParameterError
 from imageservice.params import LayerParams
 from imageservice.wire import encode_query
@@ -96,14 +96,14 @@ def register(app: Dash) -> None:
     )(restore_here)
     app.callback(
         Output(ids.URL_QUERY, "children"),
-        Input(ImageMapLayer.ids.params(ids.MAIN_LAYER), "data"),
+        Input(ImageMapLayerAIO.ids.params(ids.MAIN_LAYER), "data"),
         prevent_initial_call=True,
     )(to_query)
     app.clientside_callback(
         ClientsideFunction(namespace="urlState", function_name="write"),
         Output(ids.URL_QUERY, "title"),
         Input(ids.URL_QUERY, "children"),
-        Input(ImageMapLayer.ids.view(ids.MAIN_LAYER), "data"),
-        State(ImageMapLayer.ids.view(ids.MAIN_LAYER), "id"),
+        Input(ImageMapLayerAIO.ids.view(ids.MAIN_LAYER), "data"),
+        State(ImageMapLayerAIO.ids.view(ids.MAIN_LAYER), "id"),
         prevent_initial_call=True,
     )

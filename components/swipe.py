@@ -11,7 +11,7 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from . import ids
-from .imagemaplayer import ImageMapLayer
+from imageservice.dash import ImageMapLayerAIO
 
 # Above the overlay pane (400, the main layer), below shadows, markers and popups (500+).
 SWIPE_Z_INDEX = 450
@@ -53,7 +53,7 @@ def swipe_map_layers() -> list:
     """The compare layer in its clipped pane, and a hook that hands the map to assets/swipe.js."""
     return [
         dl.Pane(name=ids.SWIPE_PANE, style={"zIndex": SWIPE_Z_INDEX}, children=[
-            ImageMapLayer(None, aio_id=ids.COMPARE_LAYER, pane=ids.SWIPE_PANE),
+            ImageMapLayerAIO(None, aio_id=ids.COMPARE_LAYER, pane=ids.SWIPE_PANE),
         ]),
         dl.LayerGroup(id=ids.SWIPE_HOOK, eventHandlers={"add": {"variable": "swipeCompare.attach"}}),
     ]

@@ -1,13 +1,23 @@
 """ArcGIS Image Services from Python: esri-leaflet's ImageMapLayer without a browser (no Dash here).
 
 The public names are re-exported lazily (PEP 562), so importing one submodule, e.g.
-`imageservice.params` in a Dash callback, does not pull in requests or pandas.
+`imageservice.params` in a Dash callback, does not pull in requests or pandas. The subpackages:
+`imageservice.dash` (the Dash component), `imageservice.server` (the embedded ImageServer, extra
+`[server]`) and `imageservice.proxy` (the resource proxy).
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import Any
+
+__version__ = "0.2.0"
+
+# The Dash component's browser half. Dash reads these lists from the top-level package of every
+# component class it has seen (here imageservice.dash.ImageMapLayerAIO) and serves the files from
+# /_dash-component-suites/ with a cache-busting fingerprint; they are plain data, not a Dash import.
+_js_dist = [{"relative_package_path": "dash/imagemaplayer.js", "namespace": "imageservice"}]
+_css_dist = [{"relative_package_path": "dash/imagemaplayer.css", "namespace": "imageservice"}]
 
 _EXPORTS = {
     "ImageMapLayer": "imageservice.layer",

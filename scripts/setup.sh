@@ -21,9 +21,9 @@ fi
 
 # The test install is a superset of the others, so its stamp satisfies every want.
 case "$want" in
-    test) extras="[test,hosting]" ;;
-    hosting) extras="[hosting]" ;;
-    *) extras="" ;;
+    test) extras="[test]" ;;
+    hosting) extras="[dashboard,hosting]" ;;
+    *) extras="[dashboard]" ;;
 esac
 digest=$(sha256sum pyproject.toml | cut -d' ' -f1)
 installed() { [ "$(cat ".venv/.installed-$1" 2>/dev/null)" = "$digest" ]; }

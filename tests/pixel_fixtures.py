@@ -14,7 +14,7 @@ from rasterio.warp import transform
 from rasterio.windows import Window
 
 from callbacks.pixel import service_facts
-from sampleserver.sampledata import EXTENT_M, ORIGIN
+from imageservice.server.sampledata import EXTENT_M, ORIGIN
 
 SERVICE = "SampleMultispectral"
 SERVICE_PATH = f"/arcgis/rest/services/{SERVICE}/ImageServer/"

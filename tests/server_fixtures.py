@@ -15,10 +15,10 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from sampleserver.catalog import Service, load_services
-from sampleserver.sampledata import ensure_sample_data
-from sampleserver.server import RedactingRequestHandler, create_app, create_blueprint
-from sampleserver.tokens import Security
+from imageservice.server.catalog import Service, load_services
+from imageservice.server.sampledata import ensure_sample_data
+from imageservice.server.server import RedactingRequestHandler, create_app, create_blueprint
+from imageservice.server.tokens import Security
 
 SAMPLE_SIZE = int(os.environ.get("SAMPLE_SIZE", "64"))  # README screenshots use the full 1280
 USERS = {"analyst": "s3cret-pass"}

@@ -14,8 +14,8 @@ from flask import Flask
 
 import app as dashboard
 from components import ids
-from sampleserver.server import create_blueprint
-from sampleserver.tokens import Security
+from imageservice.server.server import create_blueprint
+from imageservice.server.tokens import Security
 from server_fixtures import USERS, sample_root, serving, services  # noqa: F401  (pytest fixtures)
 from test_auth import SERVICE
 from test_catalog_panel_browser import open_tab

@@ -28,7 +28,7 @@ from callbacks.urlstate import to_query
 from components import ids
 from components.authpanel import CLOSED_PROMPT
 from imageservice.params import LayerParams
-from resourceproxy import ProxyConfig
+from imageservice.proxy import ProxyConfig
 from server_fixtures import (  # noqa: F401  (pytest fixtures)
     TOKEN_MINUTES,
     USERS,

@@ -13,9 +13,9 @@ import rasterio
 from rasterio.transform import from_origin
 from shapely.geometry import box
 
-from sampleserver.catalog import STATS_CACHE, load_services, open_dataset
-from sampleserver.errors import UnableToComplete
-from sampleserver.sampledata import ensure_sample_data
+from imageservice.server.catalog import STATS_CACHE, load_services, open_dataset
+from imageservice.server.errors import UnableToComplete
+from imageservice.server.sampledata import ensure_sample_data
 
 SIZE = 64
 JAN_8_2025_1840 = 1736361600000          # first sample scene, 2025-01-08T18:40:00Z
@@ -282,7 +282,7 @@ def test_bad_names_hidden_and_empty_folders_are_skipped(tmp_path: Path, caplog: 
     (tmp_path / "Empty").mkdir()
     write_tif(tmp_path / "not ok.tif", ones())
     (tmp_path / "readme.txt").write_text("hello")
-    with caplog.at_level(logging.WARNING, logger="sampleserver.catalog"):
+    with caplog.at_level(logging.WARNING, logger="imageservice.server.catalog"):
         services = load_services(tmp_path)
     assert sorted(services) == ["Good-One_2"]
     assert sum("may only hold letters" in message for message in caplog.messages) == 3
@@ -294,7 +294,7 @@ def test_broken_sidecar_skips_only_that_service(tmp_path: Path, caplog: pytest.L
     write_tif(tmp_path / "BadAttribute" / "a.tif", ones())
     (tmp_path / "BadAttribute" / "catalog.json").write_text(json.dumps({"items": [{"file": "a.tif", "bad key": 1}]}))
     write_tif(tmp_path / "Fine" / "a.tif", ones())
-    with caplog.at_level(logging.WARNING, logger="sampleserver.catalog"):
+    with caplog.at_level(logging.WARNING, logger="imageservice.server.catalog"):
         assert sorted(load_services(tmp_path)) == ["Fine"]
     assert any("attribute name 'bad key'" in message for message in caplog.messages)
 
@@ -308,7 +308,7 @@ def test_missing_and_mismatched_items_are_skipped(tmp_path: Path, caplog: pytest
     (folder / "catalog.json").write_text(json.dumps({"items": [
         {"file": "a.tif"}, {"file": "b.tif"}, {"file": "c.tif"}, {"file": "gone.tif"}, {"file": "../d.tif"},
         {"file": "d.tif"}]}))
-    with caplog.at_level(logging.WARNING, logger="sampleserver.catalog"):
+    with caplog.at_level(logging.WARNING, logger="imageservice.server.catalog"):
         service = load_services(tmp_path)["Mixed"]
     assert [item.name for item in service.items] == ["a", "d"]
     assert [item.object_id for item in service.items] == [1, 2]
@@ -338,7 +338,7 @@ def test_sidecar_service_keys_override_the_defaults(tmp_path: Path, caplog: pyte
         "sortValue": "b", "sortAscending": False, "rasterFunctionTemplates": {"Swapped": extract}}))
     write_tif(tmp_path / "BadTemplates" / "a.tif", ones())
     (tmp_path / "BadTemplates" / "catalog.json").write_text(json.dumps({"rasterFunctionTemplates": ["x"]}))
-    with caplog.at_level(logging.WARNING, logger="sampleserver.catalog"):
+    with caplog.at_level(logging.WARNING, logger="imageservice.server.catalog"):
         services = load_services(tmp_path)
     assert list(services) == ["Custom"]
     service = services["Custom"]
@@ -360,6 +360,6 @@ def test_sidecar_display_ranges_are_checked(tmp_path: Path, caplog: pytest.LogCa
     for name, ranges in (("Short", [[0, 1]]), ("Upside", [[5, 1], [0, 1]]), ("Words", "wide"), ("Good", [[0, 9]] * 2)):
         write_tif(tmp_path / name / "a.tif", ones(2))
         (tmp_path / name / "catalog.json").write_text(json.dumps({"displayRanges": ranges}))
-    with caplog.at_level(logging.WARNING, logger="sampleserver.catalog"):
+    with caplog.at_level(logging.WARNING, logger="imageservice.server.catalog"):
         assert list(load_services(tmp_path)) == ["Good"]
     assert sum("displayRanges must give a [low, high] pair for each of the 2 bands" in m for m in caplog.messages) == 3

@@ -36,7 +36,7 @@ from imageservice.client import ImageServiceClient
 from imageservice.errors import ParameterError
 from imageservice.metadata import parse_service_info
 from imageservice.params import LayerParams
-from sampleserver import operations, query
+from imageservice.server import operations, query
 from server_fixtures import sample_root, server_url, services  # noqa: F401  (pytest fixtures)
 
 MULTISPECTRAL = "/arcgis/rest/services/SampleMultispectral/ImageServer"

@@ -13,7 +13,7 @@ import requests
 
 import app as dashboard
 from components import ids
-from resourceproxy import ProxyConfig
+from imageservice.proxy import ProxyConfig
 from server_fixtures import USERS, sample_root, secure_url, services, token_clock  # noqa: F401  (pytest fixtures)
 from test_auth import SERVICE
 from test_auth_browser import TIMEOUT, panel_open

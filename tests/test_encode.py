@@ -11,9 +11,9 @@ from rasterio.crs import CRS
 from rasterio.io import MemoryFile
 from rasterio.transform import from_origin
 
-from sampleserver.encode import apply_no_data, encode, to_pixel_type
-from sampleserver.errors import BadParameter
-from sampleserver.mosaic import Grid
+from imageservice.server.encode import apply_no_data, encode, to_pixel_type
+from imageservice.server.errors import BadParameter
+from imageservice.server.mosaic import Grid
 
 GRID = Grid(CRS.from_epsg(32610), from_origin(600_000, 4_200_000, 30, 30), 4, 3)
 

@@ -22,7 +22,7 @@ from rasterio.warp import transform, transform_bounds
 from rasterio.windows import Window
 from selenium.webdriver.support.ui import WebDriverWait
 
-from sampleserver.catalog import Service
+from imageservice.server.catalog import Service
 from server_fixtures import sample_root, server_url, services  # noqa: F401  (pytest fixtures)
 
 pytestmark = pytest.mark.browser

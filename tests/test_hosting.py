@@ -26,16 +26,16 @@ from bench.hosting import SERVE, Stack, has_redis, production_stack
 from callbacks.background import background_manager, celery_app
 from callbacks.pixel import run_profile
 from components import ids
-from components.imagemaplayer import ImageMapLayer
+from imageservice.dash import ImageMapLayerAIO
 from server_fixtures import sample_root  # noqa: F401  (session fixture)
 from wsgi import data_lock
 
 pytestmark = pytest.mark.hosting
 
 PROFILE_SECONDS = 60
-PARAMS_ID = json.dumps(ImageMapLayer.ids.params(ids.MAIN_LAYER), sort_keys=True, separators=(",", ":"))  # as Dash writes it
+PARAMS_ID = json.dumps(ImageMapLayerAIO.ids.params(ids.MAIN_LAYER), sort_keys=True, separators=(",", ":"))  # as Dash writes it
 SERVICE_PATH = "/arcgis/rest/services/SampleMultispectral/ImageServer"
-SCENES = 14  # the sample service's scenes (sampleserver.sampledata)
+SCENES = 14  # the sample service's scenes (imageservice.server.sampledata)
 
 
 @pytest.fixture(scope="module", params=["celery", "diskcache"])

@@ -1,4 +1,4 @@
-"""The ImageMapLayer component's Python half as plain functions: template, edit, layout, register."""
+"""The ImageMapLayerAIO component's Python half as plain functions: template, edit, layout, register."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from dash import Dash, dcc
 
-from components import imagemaplayer
-from components.imagemaplayer import BACK_Z, FRONT_Z, ImageMapLayer, edit, template_for
+from imageservice.dash import register
+from imageservice.dash.imagemaplayer import BACK_Z, FRONT_Z, ImageMapLayerAIO, edit, template_for
 from imageservice.errors import ParameterError
 
 URL = "https://h/arcgis/rest/services/X/ImageServer"
@@ -18,7 +18,7 @@ API_DOC = Path(__file__).resolve().parent.parent / "docs" / "API.md"
 
 
 def params(**options) -> dict:
-    return ImageMapLayer(URL, aio_id="x", **options).children[2].data
+    return ImageMapLayerAIO(URL, aio_id="x", **options).children[2].data
 
 
 def test_template_leaves_the_view_open_and_carries_the_display_options():
@@ -58,7 +58,7 @@ def test_edit_applies_the_seed_setters_without_touching_the_store_value():
 
 
 def test_the_layer_holds_two_buffers_and_its_stores():
-    layer = ImageMapLayer(URL, aio_id="x", min_zoom=3, z_index=7, pane="shadowPane", use_cors=False)
+    layer = ImageMapLayerAIO(URL, aio_id="x", min_zoom=3, z_index=7, pane="shadowPane", use_cors=False)
     parts = {c.id["subcomponent"]: c for c in layer.children}
     assert list(parts) == ["a", "b", "params", "display", "template", "view", "state", "events",
                            "click", "popup", "identify", "popups", "attribution"]
@@ -69,34 +69,30 @@ def test_the_layer_holds_two_buffers_and_its_stores():
     assert (parts["a"].pane, parts["a"].crossOrigin) == ("shadowPane", None)
     assert parts["a"].eventHandlers["add"] == {"variable": "imageMapLayer.attach"}
     assert all(isinstance(parts[k], dcc.Store) for k in ("params", "view", "state", "events"))
-    assert ImageMapLayer.ids.state("x") == {"component": "ImageMapLayer", "subcomponent": "state", "aio_id": "x"}
-    assert ImageMapLayer(None, aio_id="y").children[2].data is None
+    assert ImageMapLayerAIO.ids.state("x") == {"component": "ImageMapLayer", "subcomponent": "state", "aio_id": "x"}
+    assert ImageMapLayerAIO(None, aio_id="y").children[2].data is None
 
 
-def test_register_serves_the_browser_half_to_another_apps_assets_folder(tmp_path):
+def test_dash_serves_the_browser_half_from_the_package_without_register(tmp_path):
+    """The JS and CSS are package data, served from /_dash-component-suites/ with a fingerprint
+    to any app that uses the component: no register(app), no copy in the app's assets folder."""
     app = Dash(__name__, assets_folder=str(tmp_path))
-    app.layout = ImageMapLayer(URL, aio_id="x")
-    imagemaplayer.register(app)
-    assert app.config.external_scripts == ["/_imagemaplayer/imagemaplayer.js"]
-    assert app.config.external_stylesheets == ["/_imagemaplayer/imagemaplayer.css"]
+    app.layout = ImageMapLayerAIO(URL, aio_id="x")
     client = app.server.test_client()
-    script = client.get("/_imagemaplayer/imagemaplayer.js")
+    page = client.get("/").get_data(as_text=True)
+    urls = re.findall(r'(/_dash-component-suites/imageservice/dash/imagemaplayer\.v[^"]+\.(?:js|css))', page)
+    assert sorted(url.rsplit(".", 1)[1] for url in urls) == ["css", "js"]
+    script = client.get(next(url for url in urls if url.endswith(".js")))
     assert script.status_code == 200 and b"window.imageMapLayer = api" in script.data
-    assert client.get("/_imagemaplayer/app.css").status_code == 404
-    assert len(app.callback_map) == 6
-
-
-def test_register_adds_nothing_when_the_app_already_serves_this_projects_assets():
-    app = Dash(__name__, assets_folder=str(imagemaplayer.ASSETS))
-    imagemaplayer.register(app)
-    assert (app.config.external_scripts, app.config.external_stylesheets) == ([], [])
+    assert "max-age" in script.headers["Cache-Control"]  # fingerprinted, so cached for good
+    assert app.config.external_scripts == [] and len(app.callback_map) == 0
 
 
 def test_the_api_doc_example_builds_an_app():
-    code = re.search(r"## Using the component in your own app\n\n```python\n(.*?)```", API_DOC.read_text(), re.S)[1]
+    code = re.search(r"## Changing a layer from a callback\n\n```python\n(.*?)```", API_DOC.read_text(), re.S)[1]
     namespace: dict = {"__name__": "api_example"}
     exec(compile(code, str(API_DOC), "exec"), namespace)
     app = namespace["app"]
     assert isinstance(app, Dash) and len(app.callback_map) == 7
-    data = ImageMapLayer(namespace["URL"], aio_id="landsat", band_ids=[3, 2, 1]).children[2].data
+    data = ImageMapLayerAIO(namespace["URL"], aio_id="landsat", band_ids=[3, 2, 1]).children[2].data
     assert namespace["set_bands"]("4,3,2", data)["band_ids"] == [4, 3, 2]

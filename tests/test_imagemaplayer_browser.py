@@ -1,4 +1,4 @@
-"""The ImageMapLayer component in real headless Chromium, each test with its own tiny Dash app.
+"""The ImageMapLayerAIO component in real headless Chromium, each test with its own tiny Dash app.
 
 The embedded ImageServer is mounted on the test app; the layer URL is absolute, on the port the
 test picks for dash_duo.
@@ -17,9 +17,9 @@ import pytest
 from dash import Dash, Input, Output, State, html
 from selenium.webdriver.common.actions.action_builder import ActionBuilder
 
-import sampleserver.server
-from components import imagemaplayer
-from components.imagemaplayer import ImageMapLayer, edit
+import imageservice.server.server
+from imageservice.dash import register
+from imageservice.dash import ImageMapLayerAIO, edit
 from server_fixtures import sample_root, services  # noqa: F401  (pytest fixtures)
 
 pytestmark = pytest.mark.browser
@@ -65,13 +65,13 @@ def start(dash_duo, services, layers: Callable[[str], list], extra: list | None 
     port = free_port()
     root = f"http://127.0.0.1:{port}"
     app = Dash(__name__)
-    app.server.register_blueprint(sampleserver.server.create_blueprint(services), url_prefix="/arcgis")
+    app.server.register_blueprint(imageservice.server.server.create_blueprint(services), url_prefix="/arcgis")
     app.layout = html.Div([
         dl.Map(id="map", center=CENTER, zoom=ZOOM, style={"width": f"{MAP_WIDTH}px", "height": f"{MAP_HEIGHT}px"},
                children=layers(root), **map_options),
         *(extra or []),
     ])
-    imagemaplayer.register(app)
+    register(app)
     if setup:
         setup(app)
     dash_duo.start_server(app, port=port)
@@ -129,7 +129,7 @@ def assert_matches_map(dash_duo, aio_id: str, url: str) -> None:
 
 
 def test_first_image_loads_for_the_map_view(dash_duo, services):
-    root = start(dash_duo, services, lambda root: [ImageMapLayer(root + SERVICE_PATH, aio_id="x")])
+    root = start(dash_duo, services, lambda root: [ImageMapLayerAIO(root + SERVICE_PATH, aio_id="x")])
     shown = wait_shown(dash_duo, "x")
     assert_matches_map(dash_duo, "x", shown["url"])
     query = query_of(shown["url"])
@@ -142,7 +142,7 @@ def test_first_image_loads_for_the_map_view(dash_duo, services):
 
 
 def test_pan_zoom_and_resize_each_request_the_new_view(dash_duo, services):
-    start(dash_duo, services, lambda root: [ImageMapLayer(root + SERVICE_PATH, aio_id="x")])
+    start(dash_duo, services, lambda root: [ImageMapLayerAIO(root + SERVICE_PATH, aio_id="x")])
     first = wait_shown(dash_duo, "x")["url"]
     js(dash_duo, "window.imageMapLayer.mapOf('x').panBy([120, -80], {animate: false})")
     panned = wait_shown(dash_duo, "x", first)["url"]
@@ -172,7 +172,7 @@ def test_a_slow_stale_image_is_never_shown_and_the_old_one_stays_in_place(dash_d
             response.headers["Access-Control-Allow-Origin"] = "*"  # the page is on localhost
             return response
 
-    start(dash_duo, services, lambda root: [ImageMapLayer(root + "/slow" + SERVICE_PATH, aio_id="x")], setup=slow_route)
+    start(dash_duo, services, lambda root: [ImageMapLayerAIO(root + "/slow" + SERVICE_PATH, aio_id="x")], setup=slow_route)
     first = wait_shown(dash_duo, "x")["url"]
     js(dash_duo, RECORDER, "x")
     delays.extend([2.5, 0.8])
@@ -197,11 +197,11 @@ def test_a_slow_stale_image_is_never_shown_and_the_old_one_stays_in_place(dash_d
 
 def test_an_arcgis_error_puts_the_server_message_in_the_state_store(dash_duo, services):
     missing = "/arcgis/rest/services/NoSuchService/ImageServer"
-    start(dash_duo, services, lambda root: [ImageMapLayer(root + SERVICE_PATH, aio_id="x", band_ids=[17]),
-                                            ImageMapLayer(root + missing, aio_id="y")],
+    start(dash_duo, services, lambda root: [ImageMapLayerAIO(root + SERVICE_PATH, aio_id="x", band_ids=[17]),
+                                            ImageMapLayerAIO(root + missing, aio_id="y")],
           extra=[html.Pre(id="out")],
           setup=lambda app: app.callback(Output("out", "children"),
-                                         Input(ImageMapLayer.ids.state("x"), "data"))(lambda s: (s or {}).get("error")))
+                                         Input(ImageMapLayerAIO.ids.state("x"), "data"))(lambda s: (s or {}).get("error")))
     wait_until(dash_duo, lambda: state(dash_duo, "x")["error"] is not None, "no error reported")
     message = state(dash_duo, "x")["error"]
     assert message == "Invalid or missing input parameters. (code 400): 'bandIds' parameter is invalid."
@@ -215,7 +215,7 @@ def test_an_arcgis_error_puts_the_server_message_in_the_state_store(dash_duo, se
 
 
 def test_pan_away_and_back_shows_the_held_image_at_once(dash_duo, services):
-    start(dash_duo, services, lambda root: [ImageMapLayer(root + SERVICE_PATH, aio_id="x")])
+    start(dash_duo, services, lambda root: [ImageMapLayerAIO(root + SERVICE_PATH, aio_id="x")])
     first = wait_shown(dash_duo, "x")["url"]
     js(dash_duo, "window.imageMapLayer.mapOf('x').panBy([150, 0], {animate: false})")
     wait_shown(dash_duo, "x", first)
@@ -231,7 +231,7 @@ def test_pan_away_and_back_shows_the_held_image_at_once(dash_duo, services):
 
 
 def test_opacity_and_position_change_without_a_new_request(dash_duo, services):
-    params = ImageMapLayer.ids.params("x")
+    params = ImageMapLayerAIO.ids.params("x")
 
     def buttons(app: Dash) -> None:
         app.callback(Output(params, "data", allow_duplicate=True), Input("half", "n_clicks"), State(params, "data"),
@@ -239,7 +239,7 @@ def test_opacity_and_position_change_without_a_new_request(dash_duo, services):
         app.callback(Output(params, "data", allow_duplicate=True), Input("front", "n_clicks"), State(params, "data"),
                      prevent_initial_call=True)(lambda _, data: edit(data).bring_to_front().params.to_dict())
 
-    start(dash_duo, services, lambda root: [ImageMapLayer(root + SERVICE_PATH, aio_id="x", position="back")],
+    start(dash_duo, services, lambda root: [ImageMapLayerAIO(root + SERVICE_PATH, aio_id="x", position="back")],
           extra=[html.Button(id="half"), html.Button(id="front")], setup=buttons)
     shown = wait_shown(dash_duo, "x")
     [image] = visible_images(dash_duo)
@@ -255,8 +255,8 @@ def test_opacity_and_position_change_without_a_new_request(dash_duo, services):
 
 
 def test_use_cors_sets_the_images_cross_origin(dash_duo, services):
-    params = ImageMapLayer.ids.params("x")
-    start(dash_duo, services, lambda root: [ImageMapLayer(root + SERVICE_PATH, aio_id="x")],
+    params = ImageMapLayerAIO.ids.params("x")
+    start(dash_duo, services, lambda root: [ImageMapLayerAIO(root + SERVICE_PATH, aio_id="x")],
           extra=[html.Button(id="no-cors")], setup=lambda app: app.callback(
               Output(params, "data", allow_duplicate=True), Input("no-cors", "n_clicks"), State(params, "data"),
               prevent_initial_call=True)(lambda _, data: {**data, "use_cors": False}))
@@ -273,7 +273,7 @@ def test_use_cors_sets_the_images_cross_origin(dash_duo, services):
 
 
 def test_outside_min_and_max_zoom_nothing_is_requested_or_shown(dash_duo, services):
-    start(dash_duo, services, lambda root: [ImageMapLayer(root + SERVICE_PATH, aio_id="x", min_zoom=11, max_zoom=12)])
+    start(dash_duo, services, lambda root: [ImageMapLayerAIO(root + SERVICE_PATH, aio_id="x", min_zoom=11, max_zoom=12)])
     wait_until(dash_duo, lambda: (state(dash_duo, "x") or {}).get("seq") == 1, "the first view was not reported")
     assert export_requests(dash_duo) == [] and visible_images(dash_duo) == []
     js(dash_duo, "window.imageMapLayer.mapOf('x').setZoom(11, {animate: false})")
@@ -288,9 +288,9 @@ def test_outside_min_and_max_zoom_nothing_is_requested_or_shown(dash_duo, servic
 
 
 def test_f_json_requests_then_loads_the_href_with_the_token(dash_duo, services):
-    root = start(dash_duo, services, lambda root: [ImageMapLayer(root + SERVICE_PATH, aio_id="x", f="json", token="t0k")],
+    root = start(dash_duo, services, lambda root: [ImageMapLayerAIO(root + SERVICE_PATH, aio_id="x", f="json", token="t0k")],
                  extra=[html.Pre(id="events")],
-                 setup=lambda app: app.callback(Output("events", "children"), Input(ImageMapLayer.ids.events("x"), "data"))(
+                 setup=lambda app: app.callback(Output("events", "children"), Input(ImageMapLayerAIO.ids.events("x"), "data"))(
                      lambda events: " ".join(e["type"] for e in events or [])))
     shown = wait_shown(dash_duo, "x")
     assert shown["url"].startswith(root + "/arcgis/rest/directories/arcgisoutput/")
@@ -306,10 +306,10 @@ def test_f_json_requests_then_loads_the_href_with_the_token(dash_duo, services):
 
 def test_two_layers_on_one_map_work_independently(dash_duo, services):
     elevation = "/arcgis/rest/services/SampleElevation/ImageServer"
-    y_params = ImageMapLayer.ids.params("y")
+    y_params = ImageMapLayerAIO.ids.params("y")
     start(dash_duo, services, lambda root: [
-        ImageMapLayer(root + SERVICE_PATH, aio_id="x"),
-        ImageMapLayer(root + elevation, aio_id="y", opacity=0.7, position="back"),
+        ImageMapLayerAIO(root + SERVICE_PATH, aio_id="x"),
+        ImageMapLayerAIO(root + elevation, aio_id="y", opacity=0.7, position="back"),
     ], extra=[html.Button(id="bands")], setup=lambda app: app.callback(
         Output(y_params, "data"), Input("bands", "n_clicks"), State(y_params, "data"), prevent_initial_call=True,
     )(lambda _, data: edit(data).set_band_ids([0]).params.to_dict()))
@@ -329,12 +329,12 @@ def test_two_layers_on_one_map_work_independently(dash_duo, services):
 
 
 def test_the_events_store_records_loading_load_and_error_in_order(dash_duo, services):
-    params = ImageMapLayer.ids.params("x")
-    start(dash_duo, services, lambda root: [ImageMapLayer(root + SERVICE_PATH, aio_id="x")],
+    params = ImageMapLayerAIO.ids.params("x")
+    start(dash_duo, services, lambda root: [ImageMapLayerAIO(root + SERVICE_PATH, aio_id="x")],
           extra=[html.Button(id="bad"), html.Pre(id="events")], setup=lambda app: (
               app.callback(Output(params, "data"), Input("bad", "n_clicks"), State(params, "data"),
                            prevent_initial_call=True)(lambda _, data: edit(data).set_band_ids([9]).params.to_dict()),
-              app.callback(Output("events", "children"), Input(ImageMapLayer.ids.events("x"), "data"))(
+              app.callback(Output("events", "children"), Input(ImageMapLayerAIO.ids.events("x"), "data"))(
                   lambda events: " ".join(e["type"] for e in events or []))))
     dash_duo.wait_for_text_to_equal("#events", "loading load", timeout=10)
     dash_duo.find_element("#bad").click()
@@ -345,15 +345,15 @@ def test_the_events_store_records_loading_load_and_error_in_order(dash_duo, serv
 
 
 def test_a_4326_map_gets_degrees_and_a_crs_mismatch_is_reported(dash_duo, services):
-    start(dash_duo, services, lambda root: [ImageMapLayer(root + SERVICE_PATH, aio_id="x", crs="EPSG:4326"),
-                                            ImageMapLayer(root + SERVICE_PATH, aio_id="y")], crs="EPSG4326")
+    start(dash_duo, services, lambda root: [ImageMapLayerAIO(root + SERVICE_PATH, aio_id="x", crs="EPSG:4326"),
+                                            ImageMapLayerAIO(root + SERVICE_PATH, aio_id="y")], crs="EPSG4326")
     shown = wait_shown(dash_duo, "x")
     query = query_of(shown["url"])
     assert (query["bboxSR"], query["imageSR"]) == ("4326", "4326")
     assert_matches_map(dash_duo, "x", shown["url"])
     west, north, east, south = (float(v) for v in query["bbox"].split(","))
     assert west < CENTER[1] < east and south < CENTER[0] < north
-    assert state(dash_duo, "y")["error"] == 'The layer\'s crs (EPSG:3857) is not the map\'s: give ImageMapLayer crs="EPSG:4326".'
+    assert state(dash_duo, "y")["error"] == 'The layer\'s crs (EPSG:3857) is not the map\'s: give ImageMapLayerAIO crs="EPSG:4326".'
     assert [i["src"] for i in visible_images(dash_duo)] == [shown["url"]]
 
 
@@ -361,10 +361,10 @@ def test_a_click_reaches_the_click_store_and_a_double_click_does_not(dash_duo, s
     shown = html.Pre(id="clicked")
 
     def setup(app: Dash) -> None:
-        app.callback(Output("clicked", "children"), Input(ImageMapLayer.ids.click("x"), "data"),
+        app.callback(Output("clicked", "children"), Input(ImageMapLayerAIO.ids.click("x"), "data"),
                      prevent_initial_call=True)(lambda data: f"{data['lat']:.5f},{data['lng']:.5f}")
 
-    start(dash_duo, services, lambda root: [ImageMapLayer(root + SERVICE_PATH, aio_id="x")], extra=[shown], setup=setup)
+    start(dash_duo, services, lambda root: [ImageMapLayerAIO(root + SERVICE_PATH, aio_id="x")], extra=[shown], setup=setup)
     wait_shown(dash_duo, "x")
     box = dash_duo.find_element(".leaflet-container").rect
     double_click = ActionBuilder(dash_duo.driver)

@@ -8,7 +8,7 @@ from dash import html, no_update
 from callbacks.info import describe_service, number, pixel_size_text, service_facts, spatial_reference_text
 from imageservice.metadata import parse_service_info, spatial_reference_name
 from imageservice.params import LayerParams
-from sampleserver.operations import service_root
+from imageservice.server.operations import service_root
 from server_fixtures import SAMPLE_SIZE, sample_root, server_url, services  # noqa: F401  (pytest fixtures)
 
 PIXEL = f"{38_400 / SAMPLE_SIZE:g}"  # the sample area is 38.4 km wide

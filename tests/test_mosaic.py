@@ -13,11 +13,11 @@ from rasterio.transform import from_origin
 from rasterio.warp import transform as warp_transform
 from shapely.geometry import box
 
-import sampleserver.mosaic as mosaic
-from sampleserver.catalog import Item, Service
-from sampleserver.errors import BadParameter, UnableToComplete
-from sampleserver.mosaic import Grid, ground_cell_size, read_mosaic, read_point, select_items
-from sampleserver.spatial import WEB_MERCATOR, WGS84
+import imageservice.server.mosaic as mosaic
+from imageservice.server.catalog import Item, Service
+from imageservice.server.errors import BadParameter, UnableToComplete
+from imageservice.server.mosaic import Grid, ground_cell_size, read_mosaic, read_point, select_items
+from imageservice.server.spatial import WEB_MERCATOR, WGS84
 
 UTM = CRS.from_epsg(32610)
 CELL = 10.0

@@ -17,7 +17,7 @@ from callbacks.pixel import index_choice, run_profile, service_facts, temporal_c
 from callbacks.profiles import NDVI, NO_DATES, ProfileUnavailable, index_options, ndvi, temporal_profile
 from pixel_fixtures import params, service  # noqa: F401  (pytest fixtures)
 from pixel_fixtures import BANDS, CROP_POINT, OUTSIDE_POINT, SCENE_COUNT, read_pixel, scene_path
-from sampleserver.server import create_app
+from imageservice.server.server import create_app
 from server_fixtures import sample_root, server_url, serving  # noqa: F401  (pytest fixtures)
 
 

@@ -1,4 +1,4 @@
-"""bind_popup / unbind_popup and the attribution of the ImageMapLayer component, as plain functions
+"""bind_popup / unbind_popup and the attribution of the ImageMapLayerAIO component, as plain functions
 against the embedded ImageServer (the browser half is in test_popup_browser.py)."""
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import rasterio.warp
 from dash import dcc, html, no_update
 from flask import Flask
 
-from components.imagemaplayer import ImageMapLayer, attribution_for, identify_popup, popup_window
+from imageservice.dash.imagemaplayer import ImageMapLayerAIO, attribution_for, identify_popup, popup_window
 from imageservice.client import ImageServiceClient
-from imageservice.layer import ImageMapLayer as Layer
+from imageservice import ImageMapLayer
 from imageservice.tables import identify_to_geojson
-from sampleserver.catalog import Service, load_services
-from sampleserver.sampledata import COPYRIGHT
-from sampleserver.server import create_blueprint
+from imageservice.server.catalog import Service, load_services
+from imageservice.server.sampledata import COPYRIGHT
+from imageservice.server.server import create_blueprint
 from server_fixtures import sample_root, server_url, serving  # noqa: F401  (pytest fixtures)
 
 ELEVATION = "/arcgis/rest/services/SampleElevation/ImageServer"
@@ -71,12 +71,12 @@ def identify_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
     return calls
 
 
-def layer(url: str, aio_id: str, fn=None, **options) -> ImageMapLayer:
-    component = ImageMapLayer(url, aio_id=aio_id, **options)
+def layer(url: str, aio_id: str, fn=None, **options) -> ImageMapLayerAIO:
+    component = ImageMapLayerAIO(url, aio_id=aio_id, **options)
     return component.bind_popup(fn) if fn else component
 
 
-def part(component: ImageMapLayer, subcomponent: str):
+def part(component: ImageMapLayerAIO, subcomponent: str):
     return next(c for c in component.children if c.id["subcomponent"] == subcomponent)
 
 
@@ -95,7 +95,7 @@ def test_fn_gets_the_raw_pixel_value_without_the_rendering_rule(server_url, samp
     assert error is None
     assert float(results["pixel"]["properties"]["value"]) == pytest.approx(elevation_at(sample_root, LAT, LNG), abs=1e-3)
     assert results == identify_to_geojson(response)
-    assert response == Layer(server_url + ELEVATION).identify().at(LAT, LNG).run()
+    assert response == ImageMapLayer(server_url + ELEVATION).identify().at(LAT, LNG).run()
     assert "renderingRule" not in identify_calls[0]
     assert answer == {"time": 1000, "lat": LAT, "lng": LNG, "content": fn.answer, "error": None}
 
@@ -106,8 +106,8 @@ def test_the_layers_mosaic_rule_is_forwarded(server_url, identify_calls):
     component = layer(server_url + MULTISPECTRAL, "p-mosaic", fn, mosaic_rule=rule)
     identify_popup(CLICK, BOUND, part(component, "params").data, "p-mosaic")
     value = fn.calls[0][1]["pixel"]["properties"]["value"]
-    assert value == Layer(server_url + MULTISPECTRAL, mosaic_rule=rule).identify().at(LAT, LNG).run()["value"]
-    assert value != Layer(server_url + MULTISPECTRAL).identify().at(LAT, LNG).run()["value"]
+    assert value == ImageMapLayer(server_url + MULTISPECTRAL, mosaic_rule=rule).identify().at(LAT, LNG).run()["value"]
+    assert value != ImageMapLayer(server_url + MULTISPECTRAL).identify().at(LAT, LNG).run()["value"]
     assert json.loads(identify_calls[0]["mosaicRule"]) == rule
 
 
@@ -165,7 +165,7 @@ def test_unbinding_closes_the_popup_and_rebinding_waits_for_a_click():
 
 
 def test_bind_popup_chains_and_checks_the_options():
-    component = ImageMapLayer("https://h/arcgis/rest/services/X/ImageServer", aio_id="p-chain")
+    component = ImageMapLayerAIO("https://h/arcgis/rest/services/X/ImageServer", aio_id="p-chain")
     assert component.bind_popup(Recorder(), {"maxWidth": 200}) is component
     assert part(component, "popup").data == {"bound": True, "options": {"maxWidth": 200}}
     assert component.unbind_popup() is component
@@ -175,14 +175,14 @@ def test_bind_popup_chains_and_checks_the_options():
 
 
 def test_the_layer_holds_the_popup_and_attribution_parts():
-    component = ImageMapLayer("https://h/arcgis/rest/services/X/ImageServer", aio_id="p-parts", attribution="© Me")
+    component = ImageMapLayerAIO("https://h/arcgis/rest/services/X/ImageServer", aio_id="p-parts", attribution="© Me")
     assert part(component, "popup").data == {"bound": False, "options": {}}
     assert isinstance(part(component, "identify"), dcc.Store)
     assert isinstance(part(component, "popups"), dl.LayerGroup)
     assert part(component, "attribution").data == {"option": "© Me", "source": None, "text": None}
-    assert ImageMapLayer.ids.popup("p") == {"component": "ImageMapLayer", "subcomponent": "popup", "aio_id": "p"}
-    assert ImageMapLayer.ids.attribution("p")["subcomponent"] == "attribution"
-    assert ImageMapLayer.ids.identify("p")["subcomponent"] == "identify"
+    assert ImageMapLayerAIO.ids.popup("p") == {"component": "ImageMapLayer", "subcomponent": "popup", "aio_id": "p"}
+    assert ImageMapLayerAIO.ids.attribution("p")["subcomponent"] == "attribution"
+    assert ImageMapLayerAIO.ids.identify("p")["subcomponent"] == "identify"
 
 
 @pytest.fixture
@@ -201,7 +201,7 @@ def metadata_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def test_attribution_is_the_services_copyright_fetched_once_per_url(server_url, metadata_calls):
     empty = {"option": None, "source": None, "text": None}
-    params = part(ImageMapLayer(server_url + ELEVATION, aio_id="a1"), "params").data
+    params = part(ImageMapLayerAIO(server_url + ELEVATION, aio_id="a1"), "params").data
     first = attribution_for(params, empty)
     assert first == {"option": None, "source": [params["url"], None], "text": COPYRIGHT}
     assert attribution_for({**params, "band_ids": [0], "opacity": 0.5}, first) is no_update
@@ -223,7 +223,7 @@ def test_attribution_escapes_the_copyright_and_survives_failures(credited_servic
 
 
 def test_an_explicit_attribution_wins_and_costs_no_request(server_url, metadata_calls):
-    initial = part(ImageMapLayer(server_url + ELEVATION, aio_id="a2", attribution="Mine"), "attribution").data
+    initial = part(ImageMapLayerAIO(server_url + ELEVATION, aio_id="a2", attribution="Mine"), "attribution").data
     current = attribution_for({"url": server_url + ELEVATION}, initial)
     assert current == {"option": "Mine", "source": "option", "text": "Mine"}
     assert attribution_for({"url": server_url + MULTISPECTRAL}, current) is no_update
@@ -238,7 +238,7 @@ def test_the_api_doc_popup_example(server_url):
     assert part(dem, "popup").data == {"bound": True, "options": {"maxWidth": 200}}
     assert part(dem, "attribution").data["option"] == "DEM © County survey"
     assert len(namespace["app"].callback_map) == 7  # the example's toggle and the layer's six
-    response = Layer(server_url + ELEVATION).identify().at(LAT, LNG).run()
+    response = ImageMapLayer(server_url + ELEVATION).identify().at(LAT, LNG).run()
     span = namespace["show_value"](None, identify_to_geojson(response), response)
     assert span.children == f"Elevation: {response['value']} m"
     no_data = {**response, "value": "NoData"}

@@ -1,4 +1,4 @@
-"""bind_popup and attribution of the ImageMapLayer component in real headless Chromium.
+"""bind_popup and attribution of the ImageMapLayerAIO component in real headless Chromium.
 
 Identify requests are server-side (the popup callback), so they are counted on the test app's
 Flask server rather than with the browser's resource timing.
@@ -14,9 +14,9 @@ import pytest
 from dash import Dash, Input, Output, State, html
 from selenium.webdriver.common.actions.action_builder import ActionBuilder
 
-from components.imagemaplayer import ImageMapLayer
-from imageservice.layer import ImageMapLayer as Layer
-from sampleserver.sampledata import COPYRIGHT
+from imageservice.dash import ImageMapLayerAIO
+from imageservice import ImageMapLayer
+from imageservice.server.sampledata import COPYRIGHT
 from server_fixtures import sample_root, services  # noqa: F401  (pytest fixtures)
 from test_imagemaplayer_browser import SERVICE_PATH, js, start, wait_shown, wait_until
 from test_popup import CREDIT, credited_services  # noqa: F401  (pytest fixture)
@@ -60,7 +60,7 @@ def open_app(dash_duo, services, fn, started: list[str], *, delay_first: float =
             setup(app)
 
     root = start(dash_duo, services, lambda root: [
-        ImageMapLayer(root + SERVICE_PATH, aio_id="x").bind_popup(fn, popup_options)], extra=extra, setup=configure)
+        ImageMapLayerAIO(root + SERVICE_PATH, aio_id="x").bind_popup(fn, popup_options)], extra=extra, setup=configure)
     wait_shown(dash_duo, "x")
     return root
 
@@ -92,7 +92,7 @@ def wait_popup_at(dash_duo, lat: float, lng: float) -> dict:
 def test_a_click_opens_the_popup_with_the_identified_value_and_a_second_click_moves_it(dash_duo, services):
     started: list[str] = []
     root = open_app(dash_duo, services, value_text, started, popup_options={"maxWidth": 180, "className": "pixel-popup"})
-    layer = Layer(root + SERVICE_PATH)
+    layer = ImageMapLayer(root + SERVICE_PATH)
     lat, lng = click_at(dash_duo, 200, 250)
     popup = wait_popup_at(dash_duo, lat, lng)
     assert len(started) == 1  # before the test's own identify below
@@ -132,7 +132,7 @@ def test_fn_returning_false_opens_no_popup(dash_duo, services):
 
 def test_unbinding_at_runtime_stops_identify_requests_and_rebinding_resumes(dash_duo, services):
     started: list[str] = []
-    popup = ImageMapLayer.ids.popup("x")
+    popup = ImageMapLayerAIO.ids.popup("x")
     buttons = [html.Button("unbind", id="unbind"), html.Button("bind", id="bind")]
 
     def setup(app: Dash) -> None:
@@ -164,19 +164,19 @@ def test_a_slow_answer_for_an_older_click_never_opens(dash_duo, services):
     popup = wait_popup_at(dash_duo, lat, lng)
     time.sleep(2)  # the first click's answer is back by now
     assert open_popup(dash_duo) == popup
-    assert popup["text"] == f"<b>{Layer(root + SERVICE_PATH).identify().at(lat, lng).run()['value']}</b>"
+    assert popup["text"] == f"<b>{ImageMapLayer(root + SERVICE_PATH).identify().at(lat, lng).run()['value']}</b>"
 
 
 def test_the_map_attribution_shows_the_services_copyright_and_follows_the_url(dash_duo, credited_services):
-    params = ImageMapLayer.ids.params("x")
+    params = ImageMapLayerAIO.ids.params("x")
 
     def setup(app: Dash) -> None:
         app.callback(Output(params, "data", allow_duplicate=True), Input("switch", "n_clicks"), State(params, "data"),
                      prevent_initial_call=True)(lambda _, data: {**data, "url": data["url"].replace("SampleMultispectral", "Credited")})
 
     start(dash_duo, credited_services, lambda root: [
-        ImageMapLayer(root + SERVICE_PATH, aio_id="x"),
-        ImageMapLayer(root + SERVICE_PATH, aio_id="y", attribution="Overlay by <i>us</i>", opacity=0.5),
+        ImageMapLayerAIO(root + SERVICE_PATH, aio_id="x"),
+        ImageMapLayerAIO(root + SERVICE_PATH, aio_id="y", attribution="Overlay by <i>us</i>", opacity=0.5),
     ], extra=[html.Button("switch", id="switch")], setup=setup)
     wait_attributions(dash_duo, {"Overlay by us", COPYRIGHT})
     dash_duo.find_element("#switch").click()

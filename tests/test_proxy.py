@@ -21,9 +21,9 @@ import pytest
 import requests
 from flask import Flask, Response, redirect, request
 
-from resourceproxy import ProxyConfig, install
-from resourceproxy.tokens import RENEW_MARGIN, TokenSource
-from sampleserver.server import create_blueprint
+from imageservice.proxy import ProxyConfig, install
+from imageservice.proxy.tokens import RENEW_MARGIN, TokenSource
+from imageservice.server.server import create_blueprint
 from server_fixtures import (  # noqa: F401  (pytest fixtures)
     TOKEN_MINUTES,
     USERS,

@@ -1,4 +1,4 @@
-"""The ImageMapLayer component with `proxy="/proxy"` in real headless Chromium, drawing a
+"""The ImageMapLayerAIO component with `proxy="/proxy"` in real headless Chromium, drawing a
 token-secured service whose token only the proxy knows."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from dash import Dash
 
-from components.imagemaplayer import ImageMapLayer
-from resourceproxy import ProxyConfig, install
+from imageservice.dash import ImageMapLayerAIO
+from imageservice.proxy import ProxyConfig, install
 from server_fixtures import USERS, sample_root, secure_url, services, token_clock  # noqa: F401  (pytest fixtures)
 from test_imagemaplayer_browser import SERVICE_PATH, js, start, visible_images, wait_shown
 
@@ -22,8 +22,8 @@ def test_a_secured_service_draws_through_the_proxy_in_both_f_modes(dash_duo, ser
         install(app.server, ProxyConfig.from_mapping({"services": [entry], "cache_timeout": 0}), clock=token_clock)
 
     start(dash_duo, services, lambda root: [
-        ImageMapLayer(secure_url + SERVICE_PATH, aio_id="x", proxy="/proxy"),
-        ImageMapLayer(secure_url + SERVICE_PATH, aio_id="y", proxy="/proxy", f="json", opacity=0.5),
+        ImageMapLayerAIO(secure_url + SERVICE_PATH, aio_id="x", proxy="/proxy"),
+        ImageMapLayerAIO(secure_url + SERVICE_PATH, aio_id="y", proxy="/proxy", f="json", opacity=0.5),
     ], setup=setup)
     image_url = wait_shown(dash_duo, "x")["url"]
     href_url = wait_shown(dash_duo, "y")["url"]

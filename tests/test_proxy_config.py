@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from resourceproxy.cache import backend_config, cache_key, cacheable
-from resourceproxy.config import ProxyConfig
-from resourceproxy.targets import parse_location
+from imageservice.proxy.cache import backend_config, cache_key, cacheable
+from imageservice.proxy.config import ProxyConfig
+from imageservice.proxy.targets import parse_location
 
 SERVICE = "https://img.example.com/arcgis/rest/services/Landsat/ImageServer"
 PORTAL = "https://portal.example.org/server/rest/services/Secure/DEM/ImageServer"

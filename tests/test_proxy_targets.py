@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from resourceproxy.config import ProxyConfig
-from resourceproxy.errors import Refused
-from resourceproxy.targets import Location, parse_location, parse_target
+from imageservice.proxy.config import ProxyConfig
+from imageservice.proxy.errors import Refused
+from imageservice.proxy.targets import Location, parse_location, parse_target
 
 SERVICE = "https://img.example.com/arcgis/rest/services/Landsat/ImageServer"
 

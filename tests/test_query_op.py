@@ -12,12 +12,12 @@ from rasterio.transform import from_origin
 from rasterio.warp import transform as transform_xy
 from shapely.geometry import LinearRing, Polygon, box
 
-from sampleserver import query
-from sampleserver.args import Args
-from sampleserver.catalog import Service, load_services
-from sampleserver.errors import BadParameter, UnableToComplete
-from sampleserver.query import featureset_to_geojson, run_query
-from sampleserver.sampledata import ensure_sample_data
+from imageservice.server import query
+from imageservice.server.args import Args
+from imageservice.server.catalog import Service, load_services
+from imageservice.server.errors import BadParameter, UnableToComplete
+from imageservice.server.query import featureset_to_geojson, run_query
+from imageservice.server.sampledata import ensure_sample_data
 
 JAN_1, FEB_1, MAR_1 = 1735689600000, 1738368000000, 1740787200000     # 2025, UTC midnight
 # Four 1 km footprints in UTM 10N: a and b overlap, c is 2 km east of a, d is 2 km north of a.

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from rasterio.crs import CRS
 
-from sampleserver.catalog import Service
-from sampleserver.errors import BadParameter, UnableToComplete
-from sampleserver.expressions import parse
-from sampleserver.rasterfunctions import apply_rendering_rule, function_infos, required_bands
+from imageservice.server.catalog import Service
+from imageservice.server.errors import BadParameter, UnableToComplete
+from imageservice.server.expressions import parse
+from imageservice.server.rasterfunctions import apply_rendering_rule, function_infos, required_bands
 
 BANDS = ("Blue", "Green", "Red", "NIR")
 STATISTICS = ((0.0, 1000.0, 400.0, 100.0), (0.0, 1000.0, 500.0, 50.0),

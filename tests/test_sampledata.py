@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from sampleserver.sampledata import SAMPLE_SERVICES, Landscape, ensure_sample_data
+from imageservice.server.sampledata import SAMPLE_SERVICES, Landscape, ensure_sample_data
 
 SIZE = 64
 

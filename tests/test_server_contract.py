@@ -24,9 +24,9 @@ from rasterio.warp import transform as warp_transform
 from rasterio.windows import Window
 from shapely.geometry import Point
 
-from sampleserver.__main__ import main as run_main
-from sampleserver.catalog import Item, Service
-from sampleserver.server import OutputStore, create_blueprint
+from imageservice.server.__main__ import main as run_main
+from imageservice.server.catalog import Item, Service
+from imageservice.server.server import OutputStore, create_blueprint
 from server_fixtures import FakeClock, sample_root, server_url, serving, services  # noqa: F401  (fixtures)
 
 MS = "SampleMultispectral"

@@ -15,7 +15,7 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sampleserver.sampledata import EXTENT_M, ORIGIN
+from imageservice.server.sampledata import EXTENT_M, ORIGIN
 from server_fixtures import sample_root, server_url  # noqa: F401  (pytest fixtures)
 
 SERVICE = "/arcgis/rest/services/SampleMultispectral/ImageServer"

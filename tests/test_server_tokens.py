@@ -8,9 +8,9 @@ import logging
 import pytest
 import requests
 
-from sampleserver.args import Args
-from sampleserver.errors import InvalidToken, TokenRequired
-from sampleserver.tokens import Security, request_token
+from imageservice.server.args import Args
+from imageservice.server.errors import InvalidToken, TokenRequired
+from imageservice.server.tokens import Security, request_token
 from server_fixtures import (  # noqa: F401  (pytest fixtures)
     TOKEN_MINUTES,
     USERS,

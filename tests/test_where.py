@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sampleserver.errors import UnableToComplete
-from sampleserver.where import compile_where
+from imageservice.server.errors import UnableToComplete
+from imageservice.server.where import compile_where
 
 FIELDS = [
     {"name": "OBJECTID", "type": "esriFieldTypeOID"},

@@ -15,13 +15,13 @@ from collections.abc import Callable
 
 from flask import Flask, Response, request
 
-from resourceproxy.cache import ResponseCache, cache_key, cacheable, storable
-from resourceproxy.config import ProxyConfig
-from resourceproxy.errors import ProxyError, Refused
-from resourceproxy.forward import Pairs, Upstream, new_session, redact_logs, send
-from resourceproxy.rewrite import route_hrefs, scrub
-from resourceproxy.targets import Target, parse_target
-from resourceproxy.tokens import TokenSource
+from imageservice.proxy.cache import ResponseCache, cache_key, cacheable, storable
+from imageservice.proxy.config import ProxyConfig
+from imageservice.proxy.errors import ProxyError, Refused
+from imageservice.proxy.forward import Pairs, Upstream, new_session, redact_logs, send
+from imageservice.proxy.rewrite import route_hrefs, scrub
+from imageservice.proxy.targets import Target, parse_target
+from imageservice.proxy.tokens import TokenSource
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from resourceproxy.errors import Refused
-from resourceproxy.targets import Location, parse_location
+from imageservice.proxy.errors import Refused
+from imageservice.proxy.targets import Location, parse_location
 
 CONFIG_ENV = "IMAGESERVICE_PROXY_CONFIG"
 REDIS_ENV = "REDIS_URL"

@@ -6,7 +6,7 @@ never reaches the browser), caps size and time, and caches exportImage, identify
 `install(server, ProxyConfig.from_env())` puts it on a Flask server; see docs/proxy.md.
 """
 
-from resourceproxy.config import ProxyConfig, ServiceEntry
-from resourceproxy.routes import install
+from imageservice.proxy.config import ProxyConfig, ServiceEntry
+from imageservice.proxy.routes import install
 
 __all__ = ["ProxyConfig", "ServiceEntry", "install"]

@@ -20,8 +20,8 @@ from functools import cached_property
 
 import requests
 
-from resourceproxy.config import ProxyConfig
-from resourceproxy.errors import ProxyError, Refused
+from imageservice.proxy.config import ProxyConfig
+from imageservice.proxy.errors import ProxyError, Refused
 
 log = logging.getLogger(__name__)
 

@@ -1,15 +1,16 @@
-"""ImageMapLayer: esri-leaflet's L.esri.imageMapLayer as a reusable Dash component (All-in-One).
+"""ImageMapLayerAIO: esri-leaflet's L.esri.imageMapLayer as a reusable Dash component (All-in-One).
 
 Put it inside any dash-leaflet Map and register its callbacks once:
 
-    dl.Map(children=[ImageMapLayer("https://host/arcgis/rest/services/X/ImageServer", aio_id="x",
-                                   band_ids=[3, 2, 1], opacity=0.8)])
-    imagemaplayer.register(app)
+    dl.Map(children=[ImageMapLayerAIO("https://host/arcgis/rest/services/X/ImageServer", aio_id="x",
+                                      band_ids=[3, 2, 1], opacity=0.8)])
+    register(app)
 
-Its options live in `ImageMapLayer.ids.params(aio_id)` (a dcc.Store holding LayerParams as JSON);
+Its options live in `ImageMapLayerAIO.ids.params(aio_id)` (a dcc.Store holding LayerParams as JSON);
 any callback that writes that store redraws the layer (see `edit`). The server turns the params
-into an exportImage URL template once; the browser (assets/imagemaplayer.js) fills in the view on
-every pan and zoom and swaps a double buffer, so moving the map needs no round trip.
+into an exportImage URL template once; the browser (imagemaplayer.js, shipped beside this module
+and served by Dash from the package, see imageservice/__init__.py) fills in the view on every pan
+and zoom and swaps a double buffer, so moving the map needs no round trip.
 
 `bind_popup(fn)` identifies the clicked pixel on the server and shows what `fn` returns in a
 popup; the service's copyrightText (or the `attribution` option) goes to the map's attribution.
@@ -22,15 +23,13 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import dash_leaflet as dl
-import flask
 from dash import MATCH, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, no_update
 
 from imageservice.errors import ImageServiceError, ParameterError
-from imageservice.layer import ImageMapLayer as Layer
+from imageservice.layer import ImageMapLayer
 from imageservice.params import LayerParams
 from imageservice.tables import identify_to_geojson
 from imageservice.urls import export_url_template
@@ -46,7 +45,7 @@ log = logging.getLogger(__name__)
 BLANK = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
 NOWHERE = [[0, 0], [1e-9, 1e-9]]
 FRONT_Z, BACK_Z = 200, 100
-# The state store before the browser has drawn anything (assets/imagemaplayer.js keeps its shape).
+# The state store before the browser has drawn anything (imagemaplayer.js keeps its shape).
 INITIAL_STATE = {"loading": False, "url": None, "error": None, "counts": {"loading": 0, "load": 0, "error": 0}, "seq": 0}
 # A clientside callback from the state store (it changes on every pan) to a store of the image's
 # errors, {error, seq}: a server callback listening to that one runs only when an image fails.
@@ -54,9 +53,6 @@ NEW_ERROR = """function (state) {
     const error = state && state.error;
     return error ? {error: error, seq: state.seq} : window.dash_clientside.no_update;
 }"""
-# The browser half; register(app) serves these to apps whose assets folder is not this project's.
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
-ASSET_FILES = ("imagemaplayer.js", "imagemaplayer.css")
 
 
 def _id(subcomponent: str, aio_id: Any) -> dict:
@@ -146,12 +142,12 @@ def template_for(params: dict | None, display: dict) -> dict:
     }
 
 
-def edit(params: dict | None) -> Layer:
+def edit(params: dict | None) -> ImageMapLayer:
     """The seed's setters for a callback that changes a layer: read its params store as State,
     call the setters, and write `.params.to_dict()` back to the same store.
 
-        @app.callback(Output(ImageMapLayer.ids.params("x"), "data"), Input("bands", "value"),
-                      State(ImageMapLayer.ids.params("x"), "data"))
+        @app.callback(Output(ImageMapLayerAIO.ids.params("x"), "data"), Input("bands", "value"),
+                      State(ImageMapLayerAIO.ids.params("x"), "data"))
         def set_bands(bands, data):
             return edit(data).set_band_ids(bands).params.to_dict()
 
@@ -162,10 +158,10 @@ def edit(params: dict | None) -> Layer:
     """
     if not params:
         raise ParameterError("the layer has no service yet: its params store is empty")
-    return Layer(**params)
+    return ImageMapLayer(**params)
 
 
-class ImageMapLayer(dl.LayerGroup):
+class ImageMapLayerAIO(dl.LayerGroup):
     """An ArcGIS ImageServer drawn with exportImage for the current view of the enclosing Map."""
 
     ids = _Ids
@@ -218,7 +214,7 @@ class ImageMapLayer(dl.LayerGroup):
             ],
         )
 
-    def bind_popup(self, fn: PopupFunction, popup_options: dict | None = None) -> ImageMapLayer:
+    def bind_popup(self, fn: PopupFunction, popup_options: dict | None = None) -> ImageMapLayerAIO:
         """esri-leaflet's bindPopup: on a map click, identify the pixel (with the layer's mosaic
         rule, not its rendering rule) and open a popup there showing `fn(None, results, response)`.
 
@@ -233,7 +229,7 @@ class ImageMapLayer(dl.LayerGroup):
         self._part("popup").data = {"bound": True, "options": options}
         return self
 
-    def unbind_popup(self) -> ImageMapLayer:
+    def unbind_popup(self) -> ImageMapLayerAIO:
         """esri-leaflet's unbindPopup: clicks no longer identify or open a popup."""
         self._part("popup").data = {**self._part("popup").data, "bound": False}
         return self
@@ -317,16 +313,16 @@ def register(app: Dash) -> None:
     """Register the layer's callbacks on `app` (once per app, for any number of layers).
 
     Explicit rather than global callbacks, so several Dash apps in one process (tests, a
-    multi-app server) each get their own. Also serves the layer's JS and CSS to the app.
+    multi-app server) each get their own. The layer's JS and CSS need no registration: Dash
+    serves them from the package to any app that uses the component.
     """
-    _serve_assets(app)
     app.callback(
         Output(_id("template", MATCH), "data"),
         Input(_id("params", MATCH), "data"),
         State(_id("display", MATCH), "data"),
         prevent_initial_call=True,
     )(template_for)
-    # Moves are handled in the browser alone (assets/imagemaplayer.js); new parameters go this way.
+    # Moves are handled in the browser alone (imagemaplayer.js); new parameters go this way.
     app.clientside_callback(
         ClientsideFunction(namespace="imageMapLayer", function_name="configure"),
         Output(_id("a", MATCH), "zIndex"),
@@ -361,18 +357,3 @@ def register(app: Dash) -> None:
         State(_id("attribution", MATCH), "id"),
     )
 
-
-def _serve_assets(app: Dash) -> None:
-    """Add the browser half to an app whose own assets folder does not already hold it."""
-    if Path(app.config.assets_folder).resolve() == ASSETS:
-        return
-
-    def asset(name: str) -> flask.Response:
-        if name not in ASSET_FILES:
-            flask.abort(404)
-        return flask.send_from_directory(ASSETS, name)
-
-    app.server.add_url_rule(f"{app.config.routes_pathname_prefix}_imagemaplayer/<name>", "imagemaplayer_asset", asset)
-    prefix = f"{app.config.requests_pathname_prefix}_imagemaplayer/"
-    app.config.external_scripts = [*app.config.external_scripts, prefix + "imagemaplayer.js"]
-    app.config.external_stylesheets = [*app.config.external_stylesheets, prefix + "imagemaplayer.css"]

@@ -12,10 +12,10 @@ import dataclasses
 import json
 from urllib.parse import quote_plus, urlencode
 
-from resourceproxy.config import ProxyConfig
-from resourceproxy.errors import Refused
-from resourceproxy.forward import Upstream
-from resourceproxy.targets import parse_target
+from imageservice.proxy.config import ProxyConfig
+from imageservice.proxy.errors import Refused
+from imageservice.proxy.forward import Upstream
+from imageservice.proxy.targets import parse_target
 
 TEXT_MARKERS = ("text/", "json", "javascript", "xml", "html")
 MASK = b"***"

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from flask import Flask
 from flask_caching import Cache
 
-from resourceproxy.config import ProxyConfig
-from resourceproxy.forward import Upstream
-from resourceproxy.targets import Location
+from imageservice.proxy.config import ProxyConfig
+from imageservice.proxy.forward import Upstream
+from imageservice.proxy.targets import Location
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from imageservice.auth import (
     generate_token,
 )
 from imageservice.errors import ImageServiceError, ServiceTimeout
-from resourceproxy.config import ProxyConfig, ServiceEntry
-from resourceproxy.errors import ProxyError, Refused
-from resourceproxy.targets import parse_location
+from imageservice.proxy.config import ProxyConfig, ServiceEntry
+from imageservice.proxy.errors import ProxyError, Refused
+from imageservice.proxy.targets import parse_location
 
 __all__ = ["RENEW_MARGIN", "TOKEN_MINUTES", "SIGN_IN_FAILED", "TokenSource"]
 SIGN_IN_FAILED = "The proxy could not sign in to the server."

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from resourceproxy.errors import Refused
+from imageservice.proxy.errors import Refused
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Host names and dotted IPv4 addresses only, in lower case, without a trailing dot.
