@@ -65,7 +65,8 @@ def pixel_size_text(root: Mapping[str, Any]) -> str | None:
     if crs is not None and crs.is_geographic:
         units = "°"
     else:
-        units = UNITS.get(crs.linear_units, crs.linear_units) if crs is not None else "map units"
+        unit = crs.axis_info[0].unit_name if crs is not None and crs.axis_info else None
+        units = UNITS.get(unit, unit) if unit else "map units"
     return f"{number(float(x))} × {number(float(y))} {units}"
 
 

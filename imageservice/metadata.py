@@ -7,15 +7,9 @@ requests. Those differences are absorbed here, once.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import rasterio
-from rasterio.crs import CRS
-from rasterio.errors import CRSError
-from rasterio.warp import transform_bounds
+from typing import TYPE_CHECKING, Any
 
 from imageservice.errors import InvalidResponse, ParameterError
 
@@ -35,6 +29,9 @@ MOSAIC_METHODS = {
 }
 
 Extent = tuple[float, float, float, float]
+
+if TYPE_CHECKING:  # pyproj is imported where it is used, so importing this module stays light
+    from pyproj import CRS
 
 
 @dataclass(frozen=True)
@@ -92,16 +89,18 @@ def normalize_wkid(spatial_reference: Mapping[str, Any] | None) -> int | None:
 
 
 def spatial_reference_crs(spatial_reference: Mapping[str, Any] | None) -> CRS | None:
-    """A rasterio CRS for an ArcGIS spatialReference (EPSG or Esri wkid, or wkt); None if unknown."""
+    """A pyproj CRS for an ArcGIS spatialReference (EPSG or Esri wkid, or wkt); None if unknown."""
     if not spatial_reference:
         return None
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
     wkid = normalize_wkid(spatial_reference)
     try:
-        with rasterio.Env():  # GDAL's complaint about an unknown code goes to logging, not stderr
-            if wkid is not None:
-                return CRS.from_user_input(f"{'EPSG' if wkid <= EPSG_MAX else 'ESRI'}:{wkid}")
-            if spatial_reference.get("wkt"):
-                return CRS.from_wkt(spatial_reference["wkt"])
+        if wkid is not None:
+            return CRS.from_user_input(f"{'EPSG' if wkid <= EPSG_MAX else 'ESRI'}:{wkid}")
+        if spatial_reference.get("wkt"):
+            return CRS.from_wkt(spatial_reference["wkt"])
     except CRSError:
         return None
     return None
@@ -110,8 +109,7 @@ def spatial_reference_crs(spatial_reference: Mapping[str, Any] | None) -> CRS | 
 def spatial_reference_name(spatial_reference: Mapping[str, Any] | None) -> str | None:
     """The coordinate system's name for people ("WGS 84 / UTM zone 10N"); None when unknown."""
     crs = spatial_reference_crs(spatial_reference)
-    match = re.match(r'\s*[A-Z]+\["([^"]+)"', crs.to_wkt()) if crs is not None else None
-    return match.group(1) if match else None
+    return crs.name if crs is not None and crs.name and crs.name != "unknown" else None
 
 
 def parse_service_info(root: Mapping[str, Any]) -> ServiceInfo:
@@ -192,7 +190,10 @@ def _latlng_bounds(extent: Extent | None, spatial_reference: Mapping[str, Any] |
     crs = spatial_reference_crs(spatial_reference)
     if extent is None or crs is None:
         return None
-    west, south, east, north = transform_bounds(crs, "EPSG:4326", *extent)
+    from pyproj import Transformer
+
+    transformer = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    west, south, east, north = transformer.transform_bounds(*extent, densify_pts=21)
     return south, west, north, east
 
 

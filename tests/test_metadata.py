@@ -107,6 +107,22 @@ def test_an_esri_wkid_with_an_epsg_latest_wkid() -> None:
     assert 48.5 < south < north < 48.7 and 14.2 < west < east < 14.4  # south Bohemia
 
 
+def test_a_utm_extent_is_bounded_in_lat_lng_along_its_edges() -> None:
+    """A UTM box's edges bow in lat/lng: its lat/lng box holds every edge point, not only the corners."""
+    from pyproj import Transformer
+
+    xmin, ymin, xmax, ymax = 400000.0, 4100000.0, 600000.0, 4300000.0
+    extent = {"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax, "spatialReference": {"wkid": 32610}}
+    info = parse_service_info({"bandCount": 1, "extent": extent})
+    steps = [i / 200 for i in range(201)]
+    xs = [xmin + (xmax - xmin) * t for t in steps] * 2 + [xmin] * 201 + [xmax] * 201
+    ys = [ymin] * 201 + [ymax] * 201 + [ymin + (ymax - ymin) * t for t in steps] * 2
+    lngs, lats = Transformer.from_crs("EPSG:32610", "EPSG:4326", always_xy=True).transform(xs, ys)
+    assert info.spatial_reference == 32610
+    assert info.extent_latlng == pytest.approx((min(lats), min(lngs), max(lats), max(lngs)), abs=1e-6)
+    assert max(lats) > max(lats[201], lats[401])  # the north edge bows: its corners are not the top
+
+
 def test_an_unknown_spatial_reference_gives_no_latlng_box() -> None:
     extent = {"xmin": 0, "ymin": 0, "xmax": 1, "ymax": 1, "spatialReference": {"wkid": 999999}}
     assert parse_service_info({"bandCount": 1, "extent": extent}).extent_latlng is None
