@@ -21,8 +21,9 @@ from components import ids
 from components.catalogpanel import CLOUD_ANY, ROW_ID
 from imageservice.dash import ImageMapLayerAIO, edit
 from imageservice.errors import ArcGISError, ImageServiceError, ParameterError
+from imageservice.geojson import featureset_to_geojson
 from imageservice.metadata import ServiceInfo
-from imageservice.tables import featureset_to_frame, featureset_to_geojson
+from imageservice.tables import featureset_to_frame
 from imageservice.tasks import Query
 
 LOCK_RASTER = "esriMosaicLockRaster"

@@ -1,9 +1,9 @@
-"""identify and query responses as pandas DataFrames and GeoJSON (lat/lng).
+"""identify, query, getSamples and computeHistograms responses as pandas DataFrames.
 
 ArcGIS answers in its own shapes: pixel values as strings ("17, 22, 39, 45", "NoData"),
-catalog items as Esri FeatureSets in the service's projection with clockwise outer rings and
-epoch-millisecond dates. These functions turn them into what tables, charts and a Leaflet map
-take, and leave the raw response untouched.
+catalog items as Esri FeatureSets with epoch-millisecond dates. These functions turn them into
+what tables and charts take, and leave the raw response untouched. The GeoJSON forms (for a
+Leaflet map) are in `imageservice.geojson`, which needs no pandas.
 """
 
 from __future__ import annotations
@@ -14,18 +14,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas
-from rasterio.warp import transform_geom
-from shapely.geometry import Point, Polygon
 
 from imageservice.errors import InvalidResponse
-from imageservice.metadata import normalize_wkid, spatial_reference_crs
 
 NO_DATA = "NoData"
 DATE_FIELD_TYPE = "esriFieldTypeDate"
-ID_FIELD_NAMES = ("OBJECTID", "FID", "OID", "ID")
 _VALUE_SEPARATORS = re.compile(r"[,\s]+")
-
-Ring = list[list[float]]
 
 
 # --- pixel values --------------------------------------------------------------------------------
@@ -187,149 +181,3 @@ def _attributes_frame(
 
 def _is_numeric(column: pandas.Series) -> bool:
     return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in column.dropna())
-
-
-# --- GeoJSON ---------------------------------------------------------------------------------------
-
-
-def identify_to_geojson(response: Mapping[str, Any]) -> dict:
-    """esri-leaflet's IdentifyImage results: {"pixel": Feature[, "catalogItems": FeatureCollection]}.
-
-    The pixel stays in the service's spatial reference with a `crs` member, as in esri-leaflet;
-    catalog item footprints are reprojected to lat/lng (esri-leaflet leaves them projected).
-    """
-    location = response.get("location") or {}
-    object_id = response.get("objectId")
-    pixel: dict[str, Any] = {
-        "type": "Feature",
-        "geometry": {"type": "Point", "coordinates": [location["x"], location["y"]]} if "x" in location else None,
-        "crs": {"type": "EPSG", "properties": {"code": (location.get("spatialReference") or {}).get("wkid")}},
-        "properties": {"OBJECTID": object_id, "name": response.get("name"), "value": response.get("value")},
-        "id": object_id,
-    }
-    item_values = (response.get("properties") or {}).get("Values")
-    if item_values is not None:
-        pixel["properties"]["values"] = item_values
-    results = {"pixel": pixel}
-    catalog = response.get("catalogItems")
-    if catalog and catalog.get("features") is not None:
-        collection = featureset_to_geojson(catalog)
-        collection["features"].reverse()  # esri-leaflet's responseToFeatureCollection reverses
-        visibilities = response.get("catalogItemVisibilities") or []
-        if len(visibilities) == len(collection["features"]):
-            # esri-leaflet pairs visibilities with the REVERSED list, so each item gets another
-            # item's share (its spec locks this in). Kept so popups show what esri-leaflet shows;
-            # catalog_items_to_frame pairs them correctly.
-            for feature, visibility in zip(collection["features"], visibilities):
-                feature["properties"]["catalogItemVisibility"] = visibility
-        results["catalogItems"] = collection
-    return results
-
-
-def featureset_to_geojson(featureset: Mapping[str, Any]) -> dict:
-    """An Esri FeatureSet as a GeoJSON FeatureCollection in lat/lng, in the server's order.
-
-    Geometries are reprojected from the FeatureSet's spatialReference (none given: taken as
-    lat/lng already), outer rings wound
-    counter-clockwise (RFC 7946); ids come from the object id field; dates stay epoch ms.
-    """
-    spatial_reference = featureset.get("spatialReference")
-    crs = None if normalize_wkid(spatial_reference) == 4326 else spatial_reference_crs(spatial_reference)
-    id_field = _id_field(featureset)
-    features = []
-    for feature in featureset.get("features") or []:
-        attributes = dict(feature.get("attributes") or {})
-        geometry = esri_to_geojson_geometry(feature.get("geometry"))
-        if geometry is not None and crs is not None:
-            geometry = _rewind(_as_lists(transform_geom(crs, "EPSG:4326", geometry)))
-        item: dict[str, Any] = {"type": "Feature", "geometry": geometry, "properties": attributes}
-        if id_field is not None and id_field in attributes:
-            item["id"] = attributes[id_field]
-        features.append(item)
-    return {"type": "FeatureCollection", "features": features}
-
-
-def _id_field(featureset: Mapping[str, Any]) -> str | None:
-    """objectIdFieldName, else the OID-typed field, else a conventional id name (as esri-leaflet)."""
-    if featureset.get("objectIdFieldName"):
-        return featureset["objectIdFieldName"]
-    fields = featureset.get("fields") or []
-    oid = next((f["name"] for f in fields if f.get("type") == "esriFieldTypeOID"), None)
-    if oid is not None:
-        return oid
-    names = {f["name"] for f in fields}
-    if not names:
-        names = set((featureset.get("features") or [{}])[0].get("attributes") or {})
-    return next((name for name in ID_FIELD_NAMES if name in names), None)
-
-
-def esri_to_geojson_geometry(geometry: Mapping[str, Any] | None) -> dict | None:
-    """An ArcGIS JSON geometry (point, multipoint, polyline, polygon, envelope) as GeoJSON,
-    coordinates unchanged; None for a missing or empty geometry."""
-    if not geometry:
-        return None
-    if "x" in geometry:
-        return None if geometry["x"] is None else {"type": "Point", "coordinates": [geometry["x"], geometry["y"]]}
-    if "points" in geometry:
-        return {"type": "MultiPoint", "coordinates": _as_lists(geometry["points"])}
-    if "paths" in geometry:
-        paths = _as_lists(geometry["paths"])
-        if len(paths) == 1:
-            return {"type": "LineString", "coordinates": paths[0]}
-        return {"type": "MultiLineString", "coordinates": paths}
-    if "rings" in geometry:
-        return _rings_to_geojson(_as_lists(geometry["rings"]))
-    if "xmin" in geometry:
-        xmin, ymin, xmax, ymax = (geometry[key] for key in ("xmin", "ymin", "xmax", "ymax"))
-        ring = [[xmin, ymin], [xmax, ymin], [xmax, ymax], [xmin, ymax], [xmin, ymin]]
-        return {"type": "Polygon", "coordinates": [ring]}
-    return None
-
-
-def _rings_to_geojson(rings: list[Ring]) -> dict | None:
-    """Esri rings (outer clockwise, holes counter-clockwise) grouped into polygons."""
-    polygons: list[list[Ring]] = []
-    holes: list[Ring] = []
-    for ring in (r for r in rings if len(r) >= 4):
-        if _signed_area(ring) < 0:
-            polygons.append([ring])
-        else:
-            holes.append(ring)
-    for hole in holes:
-        owner = next((p for p in polygons if Polygon(p[0]).contains(Point(hole[0]))), None)
-        if owner is None:
-            polygons.append([hole])  # a lone counter-clockwise ring is an outer ring written the other way
-        else:
-            owner.append(hole)
-    if not polygons:
-        return None
-    if len(polygons) == 1:
-        return _rewind({"type": "Polygon", "coordinates": polygons[0]})
-    return _rewind({"type": "MultiPolygon", "coordinates": polygons})
-
-
-def _rewind(geometry: dict) -> dict:
-    """RFC 7946 winding: outer rings counter-clockwise, holes clockwise."""
-    if geometry["type"] == "Polygon":
-        return {"type": "Polygon", "coordinates": _wind(geometry["coordinates"])}
-    if geometry["type"] == "MultiPolygon":
-        return {"type": "MultiPolygon", "coordinates": [_wind(p) for p in geometry["coordinates"]]}
-    return geometry
-
-
-def _wind(polygon: list[Ring]) -> list[Ring]:
-    return [ring if (_signed_area(ring) > 0) == (i == 0) else ring[::-1] for i, ring in enumerate(polygon)]
-
-
-def _signed_area(ring: Ring) -> float:
-    """Shoelace sum: positive for counter-clockwise rings (x east, y north)."""
-    return sum(x1 * y2 - x2 * y1 for (x1, y1, *_), (x2, y2, *_) in zip(ring, ring[1:])) / 2
-
-
-def _as_lists(value: Any) -> Any:
-    """Nested coordinate sequences (rasterio returns tuples) as plain lists."""
-    if isinstance(value, Mapping):
-        return {key: _as_lists(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_as_lists(item) for item in value]
-    return value

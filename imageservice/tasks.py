@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import pandas
-
-from imageservice import tables, urls
+from imageservice import geojson, urls
 from imageservice.errors import InvalidResponse, ParameterError
 from imageservice.params import LayerParams, to_epoch_ms
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for annotations only: tables, and with it pandas, load when a frame is asked for
+    import pandas
+
     from imageservice.client import ImageServiceClient
 
 BBox = urls.View | Sequence[float]
@@ -83,9 +83,11 @@ class Query:
         return self._client.query(self.to_params())
 
     def run_geojson(self) -> dict:
-        return tables.featureset_to_geojson(self.run())
+        return geojson.featureset_to_geojson(self.run())
 
     def run_frame(self) -> pandas.DataFrame:
+        from imageservice import tables
+
         return tables.featureset_to_frame(self.run())
 
     def count(self) -> int:
@@ -220,6 +222,8 @@ class GetSamples:
     def run_frame(
         self, band_names: Sequence[str] | None = None, fields: Sequence[Mapping[str, Any]] | None = None
     ) -> pandas.DataFrame:
+        from imageservice import tables
+
         return tables.samples_to_frame(self.run(), band_names, fields)
 
 
@@ -277,4 +281,6 @@ class ComputeHistograms:
         return self._client.request("computeHistograms", self.to_params())
 
     def run_frame(self, band_names: Sequence[str] | None = None) -> pandas.DataFrame:
+        from imageservice import tables
+
         return tables.histograms_to_frame(self.run(), band_names)

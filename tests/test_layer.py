@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from imageservice import tables
+from imageservice import geojson, tables
 from imageservice.client import ImageServiceClient
 from imageservice.errors import InvalidResponse, ParameterError
 from imageservice.layer import ImageMapLayer
@@ -319,7 +319,7 @@ def test_query_order_must_be_asc_or_desc() -> None:
 
 def test_query_run_geojson_and_run_frame_use_tables() -> None:
     task = ImageMapLayer(URL, client=FakeClient(FEATURESET)).query()
-    assert task.run_geojson() == tables.featureset_to_geojson(FEATURESET)
+    assert task.run_geojson() == geojson.featureset_to_geojson(FEATURESET)
     assert task.run_frame().equals(tables.featureset_to_frame(FEATURESET))
 
 

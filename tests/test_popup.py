@@ -18,7 +18,7 @@ from flask import Flask
 from imageservice.dash.imagemaplayer import ImageMapLayerAIO, attribution_for, identify_popup, popup_window
 from imageservice.client import ImageServiceClient
 from imageservice import ImageMapLayer
-from imageservice.tables import identify_to_geojson
+from imageservice.geojson import identify_to_geojson
 from imageservice.server.catalog import Service, load_services
 from imageservice.server.sampledata import COPYRIGHT
 from imageservice.server.server import create_blueprint

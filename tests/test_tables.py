@@ -11,15 +11,8 @@ import pandas
 import pytest
 
 from imageservice.errors import InvalidResponse
-from imageservice.tables import (
-    catalog_items_to_frame,
-    esri_to_geojson_geometry,
-    featureset_to_frame,
-    featureset_to_geojson,
-    identify_to_frame,
-    identify_to_geojson,
-    parse_pixel_values,
-)
+from imageservice.geojson import esri_to_geojson_geometry, featureset_to_geojson, identify_to_geojson
+from imageservice.tables import catalog_items_to_frame, featureset_to_frame, identify_to_frame, parse_pixel_values
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LANDSAT_BANDS = ["Blue", "Green", "Red", "NIR"]
@@ -248,6 +241,34 @@ def test_featureset_ids_fall_back_to_the_oid_field_then_conventional_names() -> 
 ])
 def test_esri_geometries_to_geojson(esri: dict | None, geojson: dict | None) -> None:
     assert esri_to_geojson_geometry(esri) == geojson
+
+
+OUTER = [[0, 0], [0, 10], [10, 10], [10, 0], [0, 0]]  # Esri outer rings are clockwise, holes counter-clockwise
+HOLE = [[2, 2], [4, 2], [4, 4], [2, 4], [2, 2]]
+ISLAND = [[2.5, 2.5], [2.5, 3.5], [3.5, 3.5], [3.5, 2.5], [2.5, 2.5]]  # inside HOLE
+ISLAND_HOLE = [[2.8, 2.8], [3.2, 2.8], [3.2, 3.2], [2.8, 3.2], [2.8, 2.8]]
+
+
+def ccw(ring: list[list[float]]) -> list[list[float]]:
+    return ring if signed_area(ring) > 0 else ring[::-1]
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2, 3), (1, 3, 0, 2), (3, 2, 1, 0)])
+def test_holes_go_to_the_ring_around_them_in_any_order(order: tuple[int, ...]) -> None:
+    rings = [OUTER, HOLE, ISLAND, ISLAND_HOLE]
+    geometry = esri_to_geojson_geometry({"rings": [rings[i] for i in order]})
+    assert geometry["type"] == "MultiPolygon"
+    assert sorted(geometry["coordinates"], key=lambda p: -signed_area(p[0])) == [
+        [ccw(OUTER), ccw(HOLE)[::-1]], [ccw(ISLAND), ccw(ISLAND_HOLE)[::-1]]]
+
+
+@pytest.mark.parametrize("hole", [
+    [[0, 0], [5, 1], [5, 5], [0, 0]],  # touches the outer ring at a corner
+    [[1, 1], [9, 1], [9, 9], [7, 9], [7, 3], [3, 3], [3, 9], [1, 9], [1, 1]],  # a U: its middle is outside it
+])
+def test_a_hole_that_touches_or_wraps_is_still_a_hole(hole: list[list[float]]) -> None:
+    geometry = esri_to_geojson_geometry({"rings": [OUTER, hole]})
+    assert geometry == {"type": "Polygon", "coordinates": [ccw(OUTER), ccw(hole)[::-1]]}
 
 
 def test_featureset_frame_converts_dates_in_field_order() -> None:

@@ -29,9 +29,9 @@ import dash_leaflet as dl
 from dash import MATCH, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, no_update
 
 from imageservice.errors import ImageServiceError, ParameterError
+from imageservice.geojson import identify_to_geojson
 from imageservice.layer import ImageMapLayer
 from imageservice.params import LayerParams
-from imageservice.tables import identify_to_geojson
 from imageservice.urls import export_url_template
 
 # fn(error, results, response) -> Dash children, or False/None for no popup.

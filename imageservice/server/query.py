@@ -2,8 +2,9 @@
 
 Filters (objectIds, or where + geometry + time) select items, which are sorted, paged and
 returned as an Esri FeatureSet, a count, or a list of ids. Footprints are emitted as Esri
-polygons (outer rings clockwise) in `outSR`; `featureset_to_geojson` turns a FeatureSet into an
-RFC 7946 FeatureCollection (longitude/latitude, outer rings counter-clockwise).
+polygons (outer rings clockwise) in `outSR`; `featureset_to_geojson` gives the `f=geojson` form, an
+RFC 7946 FeatureCollection (longitude/latitude, outer rings counter-clockwise), by way of
+`imageservice.geojson`.
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ from typing import Any
 import numpy as np
 import shapely
 from rasterio.crs import CRS
-from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon, box, mapping
+from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
+
+from imageservice import geojson
 
 from .args import Args
 from .catalog import Item, Service
 from .errors import BadParameter, UnableToComplete
-from .spatial import WGS84, esri_sr, parse_sr, transform_points
+from .spatial import esri_sr, parse_sr, transform_points
 from .where import compile_where
 
 MAX_RECORD_COUNT = 1000
@@ -273,23 +276,13 @@ def reproject(shape: BaseGeometry, src: CRS, dst: CRS) -> BaseGeometry:
 # GeoJSON
 
 
-def featureset_to_geojson(featureset: dict) -> dict:
-    """An Esri FeatureSet as an RFC 7946 FeatureCollection; counts and id lists pass through."""
-    if "features" not in featureset:
-        return featureset
-    src = parse_sr(featureset.get("spatialReference"), "outSR", WGS84)
-    id_field = featureset.get("objectIdFieldName", OBJECT_ID)
-    features = []
-    for feature in featureset["features"]:
-        attributes = feature.get("attributes", {})
-        geometry = None
-        if feature.get("geometry"):
-            shape = reproject(rings_to_shape(feature["geometry"]["rings"]), src, WGS84)
-            parts = [orient(polygon, sign=1.0) for polygon in polygons(shape)]
-            geometry = mapping(parts[0] if len(parts) == 1 else MultiPolygon(parts))
-        features.append({"type": "Feature", "id": attributes.get(id_field), "geometry": geometry,
-                         "properties": attributes})
-    collection: dict[str, Any] = {"type": "FeatureCollection", "features": features}
-    if featureset.get("exceededTransferLimit"):
+def featureset_to_geojson(answer: dict) -> dict:
+    """A query answer for `f=geojson`: a FeatureSet as an RFC 7946 FeatureCollection (the
+    library's conversion), `exceededTransferLimit` kept as a collection property; counts and id
+    lists pass through unchanged."""
+    if "features" not in answer:
+        return answer
+    collection = geojson.featureset_to_geojson(answer)
+    if answer.get("exceededTransferLimit"):
         collection["properties"] = {"exceededTransferLimit": True}
     return collection
