@@ -190,7 +190,7 @@ def profile(data_root: Path, *, size: int, view_count: int, rounds: int, limit: 
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
     out.write(f"{rounds * len(views)} exportImage requests\n")
-    stats.sort_stats("cumulative").print_stats("sampleserver", limit)
+    stats.sort_stats("cumulative").print_stats("imageservice.server", limit)
     stats.sort_stats("tottime").print_stats(limit)
     return out.getvalue()
 
