@@ -96,3 +96,13 @@ def test_the_api_doc_example_builds_an_app():
     assert isinstance(app, Dash) and len(app.callback_map) == 7
     data = ImageMapLayerAIO(namespace["URL"], aio_id="landsat", band_ids=[3, 2, 1]).children[2].data
     assert namespace["set_bands"]("4,3,2", data)["band_ids"] == [4, 3, 2]
+
+
+def test_a_dict_aio_id_becomes_one_stable_id_value_per_layer():
+    """Dash ids take no dicts as values: a dict aio_id is its sorted JSON, equal in any key order,
+    and ids(...) built from the dict address the same stores as the component."""
+    first, second = ImageMapLayerAIO(URL, aio_id={"kind": "x", "n": 1}), ImageMapLayerAIO(URL, aio_id={"n": 2, "kind": "x"})
+    params = {c.id["subcomponent"]: c.id for c in first.children}["params"]
+    assert params == ImageMapLayerAIO.ids.params({"n": 1, "kind": "x"})
+    assert params["aio_id"] == '{"kind":"x","n":1}' == first.aio_id
+    assert second.aio_id == '{"kind":"x","n":2}'

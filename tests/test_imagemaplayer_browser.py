@@ -380,3 +380,36 @@ def test_a_click_reaches_the_click_store_and_a_double_click_does_not(dash_duo, s
     expected = js(dash_duo, """const ll = window.imageMapLayer.mapOf('x').containerPointToLatLng([120, 100]);
         return ll.lat.toFixed(5) + ',' + ll.lng.toFixed(5)""")
     dash_duo.wait_for_text_to_equal("#clicked", expected, timeout=5)
+
+
+def test_dict_aio_ids_keep_two_layers_apart(dash_duo, services):
+    """Pattern-matching style aio_ids (dicts) are keyed by their JSON, not as "[object Object]"."""
+    elevation = "/arcgis/rest/services/SampleElevation/ImageServer"
+    first, second = {"kind": "image", "n": 1}, {"kind": "image", "n": 2}
+    start(dash_duo, services, lambda root: [
+        ImageMapLayerAIO(root + SERVICE_PATH, aio_id=first),
+        ImageMapLayerAIO(root + elevation, aio_id=second, opacity=0.7),
+    ])
+    x, y = wait_shown(dash_duo, first), wait_shown(dash_duo, second)
+    assert SERVICE_PATH in x["url"] and elevation in y["url"]
+    assert {i["src"]: i["opacity"] for i in visible_images(dash_duo)} == {x["url"]: "1", y["url"]: "0.7"}
+    assert state(dash_duo, {"n": 2, "kind": "image"}) == y  # key order does not matter
+
+
+def test_a_removed_layer_stops_listening_to_the_map(dash_duo, services):
+    start(dash_duo, services, lambda root: [ImageMapLayerAIO(root + SERVICE_PATH, aio_id="x")],
+          extra=[html.Button(id="remove")], setup=lambda app: app.callback(
+              Output("map", "children"), Input("remove", "n_clicks"), prevent_initial_call=True)(lambda _: []))
+    wait_shown(dash_duo, "x")
+    js(dash_duo, "window.__map = window.imageMapLayer.mapOf('x')")
+    listeners = "return ['moveend', 'resize', 'click', 'dblclick'].map(t => (window.__map._events[t] || []).length)"
+    before = js(dash_duo, listeners)
+    dash_duo.find_element("#remove").click()
+    wait_until(dash_duo, lambda: js(dash_duo, "return document.querySelectorAll('.leaflet-image-layer').length") == 0,
+               "the layer stayed on the map")
+    assert [b - a for b, a in zip(before, js(dash_duo, listeners))] == [1, 1, 1, 1]
+    assert js(dash_duo, "return window.imageMapLayer.mapOf('x')") is None
+    requested = len(export_requests(dash_duo))
+    js(dash_duo, "window.__map.panBy([100, 50], {animate: false})")
+    time.sleep(0.5)  # three throttle intervals: a listening layer would have asked by now
+    assert len(export_requests(dash_duo)) == requested

@@ -1,5 +1,5 @@
 /*
- * Browser half of the ImageMapLayer Dash component (components/imagemaplayer.py).
+ * Browser half of the ImageMapLayerAIO Dash component (imagemaplayer.py beside this file).
  *
  * The server renders the exportImage URL once per parameter change, with {bbox} and {size} left
  * open; here the map view is filled in on every pan, zoom and resize, with no round trip.
@@ -12,7 +12,7 @@
  */
 (function () {
     "use strict";
-    if (window.imageMapLayer) { return; } // served both as an asset and by register(app)
+    if (window.imageMapLayer) { return; } // loaded twice (an app that also copied it into its assets)
 
     const UPDATE_INTERVAL = 150; // ms, esri-leaflet's ImageMapLayer throttle
     const CLICK_DELAY = 300; // ms, esri-leaflet's popup wait: a double-click (zoom) in it cancels the click
@@ -24,7 +24,20 @@
     const MIRROR_WAIT = 1000; // ms
     const AUTH_CODES = [498, 499]; // invalid or expired token; token required
     const BLANK = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7";
-    const layers = {}; // aio_id -> per-layer state
+    const layers = {}; // keyOf(aio_id) -> per-layer state
+
+    // The key of a layer in `layers`: its aio_id as Dash has it (a string, number or boolean;
+    // the Python side turns a dict aio_id into its JSON with sorted keys). stateOf and mapOf also
+    // take such a dict, serialised the same way, in any key order.
+    function keyOf(aioId) {
+        const sorted = (value) => {
+            if (Array.isArray(value)) { return value.map(sorted); }
+            if (value === null || typeof value !== "object") { return value; }
+            return Object.keys(value).sort().reduce((out, key) => { out[key] = sorted(value[key]); return out; }, {});
+        };
+        const id = (aioId !== null && typeof aioId === "object") ? JSON.stringify(sorted(aioId)) : aioId;
+        return JSON.stringify(id);
+    }
 
     function idOf(ctx, subcomponent) {
         const id = typeof ctx.id === "string" ? JSON.parse(ctx.id) : ctx.id;
@@ -40,19 +53,24 @@
     }
 
     function stateFor(aioId) {
-        if (!layers[aioId]) {
-            layers[aioId] = {seq: 0, front: "a", pending: null, shown: null, events: [], loading: false,
+        const key = keyOf(aioId);
+        if (!layers[key]) {
+            layers[key] = {seq: 0, front: "a", pending: null, shown: null, events: [], loading: false,
                              counts: {loading: 0, load: 0, error: 0}, error: null, ids: null, map: null,
                              // the buffers' Leaflet ImageOverlays; the last template and reported view
                              overlays: {a: null, b: null}, template: null, view: null,
                              // buffers: what each <img> holds, as a set_props of an unchanged url fires no load
-                             buffers: emptyBuffers(), report: null, clickTimer: null,
+                             buffers: emptyBuffers(), report: null, clickTimer: null, listeners: null,
                              // attribution: the text wanted; attributed: the text in the map's control
                              attribution: null, attributed: null,
                              // the stores to write (state and events, view), since when, and the timer
                              dirty: false, viewDirty: false, dirtySince: null, mirrorTimer: null};
         }
-        return layers[aioId];
+        return layers[key];
+    }
+
+    function existing(aioId) {
+        return layers[keyOf(aioId)] || null;
     }
 
     // esri-leaflet's L.Util.throttle: leading call, then one trailing call with the latest arguments.
@@ -265,12 +283,49 @@
         }), CLICK_DELAY);
     }
 
+    // Follow the map's moves and clicks; the listeners are kept so that detach can remove them.
+    function listen(layer, map, aioId) {
+        layer.map = map;
+        layer.report = throttle(() => {
+            if (layer.map !== map) { return; } // a trailing call after the layer left the map
+            layer.view = currentView(map);
+            layer.viewDirty = true;
+            request(layer.view, layer.template, aioId);
+            publish(layer);
+        }, UPDATE_INTERVAL);
+        layer.listeners = {
+            moveend: layer.report,
+            resize: layer.report,
+            click: (e) => clicked(layer, e),
+            dblclick: () => clearTimeout(layer.clickTimer),
+        };
+        map.on(layer.listeners);
+    }
+
+    // A buffer left the map (the layer was removed, or remounted): forget it, and when the
+    // first buffer goes, stop listening to the map, so a removed layer costs the map nothing.
+    // A remount adds the new buffer first only if React runs its effects in that order, so
+    // only the buffer still on record is detached.
+    function detach(layer, buffer, overlay, map) {
+        if (layer.overlays[buffer] !== overlay) { return; }
+        layer.overlays[buffer] = null;
+        if (buffer !== "a" || layer.map !== map) { return; }
+        dropAttribution(layer, map);
+        if (layer.listeners) { map.off(layer.listeners); }
+        clearTimeout(layer.clickTimer);
+        layer.listeners = null;
+        layer.map = null;
+        layer.view = null;
+        layer.loading = false;
+        setLoadingClass({map: map});
+    }
+
     const api = {
         // The Leaflet map a layer is drawn on, for other clientside code (and tests).
-        mapOf: function (aioId) { return layers[aioId] ? layers[aioId].map : null; },
+        mapOf: function (aioId) { const layer = existing(aioId); return layer ? layer.map : null; },
 
         // What the layer's state store holds, read at once rather than after a Dash round trip.
-        stateOf: function (aioId) { return layers[aioId] ? snapshot(layers[aioId]) : null; },
+        stateOf: function (aioId) { const layer = existing(aioId); return layer ? snapshot(layer) : null; },
 
         // `add` handler of both buffers: keep their Leaflet layers and hook the map's moves to this layer.
         attach: function (event, ctx) {
@@ -287,29 +342,20 @@
                 if (layer.front === buffer) { layer.shown = null; }
                 if (layer.pending && layer.pending.buffer === buffer) { layer.pending = null; }
             }
+            event.target.once("remove", () => detach(layer, buffer, event.target, map));
             if (buffer !== "a") { return; }
             if (layer.map !== map) {
                 dropAttribution(layer, layer.map);
-                layer.map = map;
-                layer.report = throttle(() => {
-                    layer.view = currentView(map);
-                    layer.viewDirty = true;
-                    request(layer.view, layer.template, aioId);
-                    publish(layer);
-                }, UPDATE_INTERVAL);
-                map.on("moveend resize", layer.report);
-                map.on("click", (e) => clicked(layer, e));
-                map.on("dblclick", () => clearTimeout(layer.clickTimer));
+                listen(layer, map, aioId);
             }
             applyAttribution(layer, map);
-            event.target.once("remove", () => dropAttribution(layer, map));
             setTimeout(layer.report, 0); // after the layout has registered the stores
         },
 
         // `load` handler of both buffers: swap only if this is the newest request.
         loaded: function (event, ctx) {
             const id = idOf(ctx, "a");
-            const layer = layers[id.aio_id];
+            const layer = existing(id.aio_id);
             const buffer = bufferOf(ctx);
             const src = event.target._url;
             if (!layer || !src || src.startsWith("data:")) { return; }
@@ -326,7 +372,7 @@
 
         // `error` handler of both buffers.
         failed: function (event, ctx) {
-            const layer = layers[idOf(ctx, "a").aio_id];
+            const layer = existing(idOf(ctx, "a").aio_id);
             const src = event.target._url;
             if (!layer || !layer.pending || !src || resolved(layer.pending.url) !== resolved(src)) { return; }
             explainFailure(layer, layer.seq, src);
@@ -340,7 +386,7 @@
         const front = layer.front, back = front === "a" ? "b" : "a";
         const mapCrs = layer.map.options.crs.code;
         const crsError = mapCrs === template.crs ? null :
-            "The layer's crs (" + template.crs + ") is not the map's: give ImageMapLayer crs=\"" + mapCrs + "\".";
+            "The layer's crs (" + template.crs + ") is not the map's: give ImageMapLayerAIO crs=\"" + mapCrs + "\".";
         const visible = Boolean(template.url) && !crsError &&
             !(template.minZoom !== null && view.zoom < template.minZoom) &&
             !(template.maxZoom !== null && view.zoom > template.maxZoom);

@@ -56,7 +56,16 @@ NEW_ERROR = """function (state) {
 
 
 def _id(subcomponent: str, aio_id: Any) -> dict:
-    return {"component": "ImageMapLayer", "subcomponent": subcomponent, "aio_id": aio_id}
+    return {"component": "ImageMapLayer", "subcomponent": subcomponent, "aio_id": id_value(aio_id)}
+
+
+def id_value(aio_id: Any) -> Any:
+    """The aio_id as a Dash id value. Dash ids hold only strings, numbers and booleans, so a dict
+    or list aio_id (handy for pattern-matching apps) becomes its JSON with sorted keys: one
+    stable string per layer, the same in every process and in the browser."""
+    if isinstance(aio_id, (dict, list, tuple)):
+        return json.dumps(aio_id, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return aio_id
 
 
 class _Ids:
@@ -184,7 +193,7 @@ class ImageMapLayerAIO(dl.LayerGroup):
         `crs` must match the Map's crs ("EPSG:3857" default, or "EPSG:4326"). With `url=None`
         the layer draws nothing until a callback writes its params store. `attribution` (HTML,
         as in Leaflet) replaces the service's copyrightText in the map's attribution."""
-        aio_id = aio_id if aio_id is not None else str(uuid.uuid4())
+        aio_id = id_value(aio_id) if aio_id is not None else str(uuid.uuid4())
         self.aio_id = aio_id
         params = LayerParams.from_dict({"url": url, **options}).to_dict() if url else None
         display = {"crs": crs, "minZoom": min_zoom, "maxZoom": max_zoom, "z_index": z_index}
