@@ -16,7 +16,7 @@ from typing import Any
 import pandas
 from dash import ClientsideFunction, Dash, Input, Output, State, ctx, no_update
 
-from callbacks.controls import date_field
+from callbacks.control_options import date_field
 from components import ids
 from components.catalogpanel import CLOUD_ANY, ROW_ID
 from imageservice.dash import ImageMapLayerAIO, edit

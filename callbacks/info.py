@@ -9,7 +9,7 @@ from typing import Any
 from dash import Dash, Input, Output, State, no_update
 
 from callbacks.catalog import catalog_service
-from callbacks.controls import format_date
+from callbacks.time_slider import format_date
 from components import ids
 from imageservice.dash import ImageMapLayerAIO, edit
 from components.infopanel import info_content, info_error

@@ -13,7 +13,7 @@ import pandas
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, callback_context, dcc, no_update
 
-from callbacks.controls import date_field
+from callbacks.control_options import date_field
 from callbacks.profiles import (
     CHART_LAYOUT,
     NDVI,

@@ -10,7 +10,7 @@ import flask
 from dash import Dash, Input, Output, State, no_update
 
 from callbacks.auth import auth_code, sign_in_status, token_for
-from callbacks.controls import date_field, service_options
+from callbacks.control_options import date_field, service_options
 from components import ids
 from components.authpanel import CLOSED_PROMPT
 from imageservice.dash import NEW_ERROR, ImageMapLayerAIO

@@ -12,7 +12,7 @@ from typing import Any
 
 from dash import Dash, Input, Output, State, no_update
 
-from callbacks.controls import format_date, slider_config, time_from_range, time_label
+from callbacks.time_slider import format_date, slider_config, time_from_range, time_label
 from components import ids
 from imageservice.dash import NEW_ERROR, ImageMapLayerAIO, edit
 from components.swipe import DATES_CHOICE, NO_SWIPE

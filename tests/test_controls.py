@@ -1,11 +1,12 @@
-"""The control panel's pure functions and callbacks, called as plain functions."""
+"""The control panel's pure helpers (service options, control values ↔ params, the time slider) and
+its callbacks, called as plain functions."""
 
 from __future__ import annotations
 
 import pytest
 from dash import no_update
 
-from callbacks import controls, urlstate
+from callbacks import control_options, control_params, controls, time_slider, urlstate
 from imageservice.errors import ParameterError
 from imageservice.metadata import parse_service_info
 from imageservice.params import LayerParams
@@ -29,7 +30,7 @@ ROOT = {
     "timeInfo": {"startTimeField": "AcquisitionDate", "timeExtent": [1736294400000, 1740900000000]},
 }
 INFO = parse_service_info(ROOT)
-OPTIONS = controls.service_options(INFO, DATES[::-1])
+OPTIONS = control_options.service_options(INFO, DATES[::-1])
 TIME = OPTIONS["time"]
 CONTROLS = {
     "band_r": None, "band_g": None, "band_b": None, "pixel_type": None, "no_data": "",
@@ -73,18 +74,18 @@ def test_service_options_from_service_info_and_dates():
         "sort_fields": ["CloudCover", "AcquisitionDate"],
         "time": {"min": 1736294400000, "max": 1740900000000, "dates": DATES},
     }
-    assert controls.date_field(INFO) == "AcquisitionDate"
+    assert control_options.date_field(INFO) == "AcquisitionDate"
 
 
 def test_a_service_without_time_disables_the_slider():
     info = parse_service_info({**ROOT, "timeInfo": None})
-    assert controls.service_options(info, [])["time"] is None
-    assert controls.slider_config(None) == {"min": 0, "max": 1, "marks": None, "step": 1, "disabled": True}
-    assert controls.time_label(None, None) == "The service is not time-aware."
+    assert control_options.service_options(info, [])["time"] is None
+    assert time_slider.slider_config(None) == {"min": 0, "max": 1, "marks": None, "step": 1, "disabled": True}
+    assert time_slider.time_label(None, None) == "The service is not time-aware."
 
 
 def test_slider_snaps_to_acquisition_dates_and_labels_the_ends():
-    assert controls.slider_config(TIME) == {
+    assert time_slider.slider_config(TIME) == {
         "min": 1736294400000,
         "max": 1740900000000,
         "marks": {"1736361600000": "Jan 08", "1738608420000": "", "1740854400000": "Mar 01"},
@@ -96,41 +97,41 @@ def test_slider_snaps_to_acquisition_dates_and_labels_the_ends():
 # --- control values → params -------------------------------------------------------------------
 
 def test_band_ids_from_the_three_dropdowns():
-    assert controls.band_ids_from(None, None, None) is None
-    assert controls.band_ids_from(3, None, None) == [3]
-    assert controls.band_ids_from(3, 2, 1) == [3, 2, 1]
-    assert controls.band_ids_from(0, 0, 0) == [0, 0, 0]
+    assert control_params.band_ids_from(None, None, None) is None
+    assert control_params.band_ids_from(3, None, None) == [3]
+    assert control_params.band_ids_from(3, 2, 1) == [3, 2, 1]
+    assert control_params.band_ids_from(0, 0, 0) == [0, 0, 0]
     with pytest.raises(ParameterError, match="choose all three bands"):
-        controls.band_ids_from(3, 2, None)
+        control_params.band_ids_from(3, 2, None)
 
 
 def test_rendering_rule_custom_json_wins_over_the_template():
-    assert controls.rendering_rule_from(None, "") is None
-    assert controls.rendering_rule_from("Stretch", "  ") == {"rasterFunction": "Stretch"}
-    assert controls.rendering_rule_from("Stretch", '{"rasterFunction": "None"}') == {"rasterFunction": "None"}
+    assert control_params.rendering_rule_from(None, "") is None
+    assert control_params.rendering_rule_from("Stretch", "  ") == {"rasterFunction": "Stretch"}
+    assert control_params.rendering_rule_from("Stretch", '{"rasterFunction": "None"}') == {"rasterFunction": "None"}
     with pytest.raises(ParameterError, match="not valid JSON"):
-        controls.rendering_rule_from(None, '{"rasterFunction": ')
+        control_params.rendering_rule_from(None, '{"rasterFunction": ')
 
 
 def test_mosaic_rule_from_its_controls():
-    assert controls.mosaic_rule_from(None, None, "", True, None) is None
-    assert controls.mosaic_rule_from("esriMosaicNorthwest", None, "", True, "MT_LAST") == {
+    assert control_params.mosaic_rule_from(None, None, "", True, None) is None
+    assert control_params.mosaic_rule_from("esriMosaicNorthwest", None, "", True, "MT_LAST") == {
         "mosaicMethod": "esriMosaicNorthwest", "mosaicOperation": "MT_LAST"}
-    assert controls.mosaic_rule_from("esriMosaicAttribute", "CloudCover", " 0 ", False, None) == {
+    assert control_params.mosaic_rule_from("esriMosaicAttribute", "CloudCover", " 0 ", False, None) == {
         "mosaicMethod": "esriMosaicAttribute", "sortField": "CloudCover", "sortValue": "0", "ascending": False}
     with pytest.raises(ParameterError, match="needs a sort field"):
-        controls.mosaic_rule_from("esriMosaicAttribute", None, "", True, None)
+        control_params.mosaic_rule_from("esriMosaicAttribute", None, "", True, None)
     with pytest.raises(ParameterError, match="choose a mosaic method first"):
-        controls.mosaic_rule_from(None, None, "", True, "MT_MIN")
+        control_params.mosaic_rule_from(None, None, "", True, "MT_MIN")
 
 
 def test_the_full_time_range_is_no_filter():
-    assert controls.time_from_range([TIME["min"], TIME["max"]], TIME) == (None, None)
-    assert controls.time_from_range(None, TIME) == (None, None)
-    assert controls.time_from_range([DATES[1], DATES[1]], TIME) == (DATES[1], DATES[1])
-    assert controls.time_label([DATES[0], DATES[1]], TIME) == "2025-01-08 18:40 – 2025-02-03 18:47 UTC"
-    assert controls.time_label([DATES[1], DATES[1]], TIME) == "2025-02-03 18:47 UTC"
-    assert controls.time_label([TIME["min"], TIME["max"]], TIME) == "All dates"
+    assert time_slider.time_from_range([TIME["min"], TIME["max"]], TIME) == (None, None)
+    assert time_slider.time_from_range(None, TIME) == (None, None)
+    assert time_slider.time_from_range([DATES[1], DATES[1]], TIME) == (DATES[1], DATES[1])
+    assert time_slider.time_label([DATES[0], DATES[1]], TIME) == "2025-01-08 18:40 – 2025-02-03 18:47 UTC"
+    assert time_slider.time_label([DATES[1], DATES[1]], TIME) == "2025-02-03 18:47 UTC"
+    assert time_slider.time_label([TIME["min"], TIME["max"]], TIME) == "All dates"
 
 
 def test_params_from_controls_uses_every_control():
@@ -138,8 +139,8 @@ def test_params_from_controls_uses_every_control():
               "custom_rule": '{"rasterFunction":"Stretch","rasterFunctionArguments":{"StretchType":5}}',
               "mosaic_method": "esriMosaicNorthwest", "mosaic_operation": "MT_FIRST",
               "time_range": [DATES[0], DATES[1]], "opacity": 0.5, "position": "back", "image_format": "png"}
-    params, errors = controls.params_from_controls(BASE, OPTIONS, **values)
-    assert errors == dict.fromkeys(controls.ERROR_IDS, "")
+    params, errors = control_params.params_from_controls(BASE, OPTIONS, **values)
+    assert errors == dict.fromkeys(control_params.ERROR_GROUPS, "")
     assert params == LayerParams(
         url=URL, band_ids=[3, 2, 1], pixel_type="U8", no_data=0, no_data_interpretation="esriNoDataMatchAny",
         rendering_rule={"rasterFunction": "Stretch", "rasterFunctionArguments": {"StretchType": 5}},
@@ -150,7 +151,7 @@ def test_params_from_controls_uses_every_control():
 
 def test_invalid_controls_give_messages_and_no_params():
     values = {**CONTROLS, "band_r": 1, "band_g": 2, "no_data": "zero", "custom_rule": "Natural Color"}
-    params, errors = controls.params_from_controls(BASE, OPTIONS, **values)
+    params, errors = control_params.params_from_controls(BASE, OPTIONS, **values)
     assert params is None
     assert errors["bands"] == "choose all three bands (red, green, blue), only red for one band, or none"
     assert errors["no_data"] == "no_data must be a number or comma-separated numbers; got 'zero'"
@@ -166,19 +167,19 @@ def test_controls_from_params_is_the_inverse_of_params_from_controls():
                      "ascending": False},
         time_from=DATES[0], time_to=DATES[2], opacity=0.25, format="png",
     ).to_dict()
-    values = controls.controls_from_params(params, OPTIONS)
+    values = control_params.controls_from_params(params, OPTIONS)
     assert values == {
         **CONTROLS, "band_r": 3, "no_data": "0,0,0", "no_data_interpretation": "esriNoDataMatchAll",
         "rendering_rule": "Natural Color", "mosaic_method": "esriMosaicAttribute", "sort_field": "CloudCover",
         "sort_value": "0", "sort_ascending": False, "time_range": [DATES[0], DATES[2]], "opacity": 0.25,
         "image_format": "png",
     }
-    assert controls.params_from_controls(BASE, OPTIONS, **values)[0] == params
+    assert control_params.params_from_controls(BASE, OPTIONS, **values)[0] == params
 
 
 def test_a_rule_that_is_not_a_plain_template_shows_as_custom_json():
     params = LayerParams(url=URL, rendering_rule={"rasterFunction": "NDVI", "rasterFunctionArguments": {}}).to_dict()
-    values = controls.controls_from_params(params, OPTIONS)
+    values = control_params.controls_from_params(params, OPTIONS)
     assert (values["rendering_rule"], values["custom_rule"]) == (
         None, '{"rasterFunction": "NDVI", "rasterFunctionArguments": {}}')
 
@@ -204,9 +205,14 @@ def test_fill_controls_gives_options_and_values():
     assert filled["preset_options"] == list(OPTIONS["presets"])
     assert filled["method_options"] == [{"label": "NorthWest", "value": "esriMosaicNorthwest"},
                                         {"label": "ByAttribute", "value": "esriMosaicAttribute"}]
-    assert filled["slider"] == controls.slider_config(TIME)
+    assert filled["slider"] == time_slider.slider_config(TIME)
     assert {name: filled[name] for name in CONTROLS} == CONTROLS
     assert controls.fill_controls(None, BASE) is no_update
+
+
+def test_every_message_group_has_an_element_under_its_controls():
+    # register() wires one output per group, so a group without an element would fail at start-up.
+    assert set(controls.ERROR_IDS) == set(control_params.ERROR_GROUPS)
 
 
 def test_choosing_a_preset_sets_the_bands_and_clears_the_rule():
@@ -216,20 +222,20 @@ def test_choosing_a_preset_sets_the_bands_and_clears_the_rule():
 
 
 def test_play_steps_a_window_through_the_dates_and_wraps():
-    assert controls.next_window([TIME["min"], TIME["max"]], TIME) == [DATES[0], DATES[0]]
-    assert controls.next_window([DATES[0], DATES[0]], TIME) == [DATES[1], DATES[1]]
-    assert controls.next_window([DATES[0], DATES[1]], TIME) == [DATES[1], DATES[2]]
-    assert controls.next_window([DATES[1], DATES[2]], TIME) == [DATES[0], DATES[1]]
-    assert controls.next_window([DATES[2], DATES[2]], TIME) == [DATES[0], DATES[0]]
+    assert time_slider.next_window([TIME["min"], TIME["max"]], TIME) == [DATES[0], DATES[0]]
+    assert time_slider.next_window([DATES[0], DATES[0]], TIME) == [DATES[1], DATES[1]]
+    assert time_slider.next_window([DATES[0], DATES[1]], TIME) == [DATES[1], DATES[2]]
+    assert time_slider.next_window([DATES[1], DATES[2]], TIME) == [DATES[0], DATES[1]]
+    assert time_slider.next_window([DATES[2], DATES[2]], TIME) == [DATES[0], DATES[0]]
     assert controls.toggle_play(1, True) == (False, "❚❚ Pause")
     assert controls.toggle_play(2, False) == (True, "▶ Play")
 
 
 def test_play_without_dates_steps_equal_windows():
     time = {"min": 0, "max": 1200, "dates": []}
-    assert controls.time_stops(time) == list(range(0, 1300, 100))
-    assert controls.next_window([0, 1200], time) == [0, 0]
-    assert controls.next_window([100, 300], time) == [200, 400]
+    assert time_slider.time_stops(time) == list(range(0, 1300, 100))
+    assert time_slider.next_window([0, 1200], time) == [0, 0]
+    assert time_slider.next_window([100, 300], time) == [200, 400]
 
 
 # --- the page URL ------------------------------------------------------------------------------
@@ -294,7 +300,7 @@ def test_choosing_a_rendering_rule_clears_the_band_dropdowns():
 
 
 def test_mosaic_keys_the_controls_do_not_edit_are_kept():
-    from callbacks.controls import with_other_keys
+    from callbacks.control_params import with_other_keys
 
     current = {"mosaicMethod": "esriMosaicLockRaster", "lockRasterIds": [3], "where": "CloudCover < 10",
                "mosaicOperation": "MT_LAST"}
