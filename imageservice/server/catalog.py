@@ -18,7 +18,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import rasterio
@@ -157,25 +157,35 @@ def load_raster(path: Path, name: str) -> Service:
 def load_folder(folder: Path, name: str) -> Service | None:
     """A folder of GeoTIFFs with an optional sidecar; None if it holds no GeoTIFF."""
     sidecar = read_sidecar(folder)
-    if "items" in sidecar:
-        entries = []
-        for entry in sidecar["items"]:
-            if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
-                raise ValueError(f"every item in {SIDECAR} needs a \"file\"")
-            path = folder / entry["file"]
-            if path.parent != folder or not path.is_file():
-                log.warning("Skipping item %r of %s: no such file in the folder.", entry["file"], folder)
-                continue
-            entries.append((path, entry))
-    else:
-        entries = [(path, {}) for path in sorted(folder.iterdir())
-                   if path.suffix.lower() in TIFF_SUFFIXES and not path.name.startswith(".")]
+    entries = sidecar_entries(folder, sidecar["items"]) if "items" in sidecar else folder_entries(folder)
     if not entries:
         return None
     return build_service(name, folder, sidecar, entries)
 
 
+def sidecar_entries(folder: Path, listed: Any) -> list[tuple[Path, Mapping[str, Any]]]:
+    """The files the sidecar's `items` list, in its order, each with its entry; a missing file, or one
+    outside the folder, is skipped so one stale line does not take the whole service down."""
+    entries = []
+    for entry in listed:
+        if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
+            raise ValueError(f"every item in {SIDECAR} needs a \"file\"")
+        path = folder / entry["file"]
+        if path.parent != folder or not path.is_file():
+            log.warning("Skipping item %r of %s: no such file in the folder.", entry["file"], folder)
+            continue
+        entries.append((path, entry))
+    return entries
+
+
+def folder_entries(folder: Path) -> list[tuple[Path, Mapping[str, Any]]]:
+    """Without a sidecar item list, every visible GeoTIFF of the folder, by name, with no attributes."""
+    return [(path, {}) for path in sorted(folder.iterdir())
+            if path.suffix.lower() in TIFF_SUFFIXES and not path.name.startswith(".")]
+
+
 def read_sidecar(folder: Path) -> dict:
+    """The folder's `catalog.json` as a dict; empty when there is none, an error when it is not an object."""
     path = folder / SIDECAR
     if not path.is_file():
         return {}
@@ -185,57 +195,42 @@ def read_sidecar(folder: Path) -> dict:
     return content
 
 
+class ScannedFile(NamedTuple):
+    """A catalog file with its sidecar entry and what the scan found in it."""
+    path: Path
+    entry: Mapping[str, Any]
+    scan: FileScan
+
+
 def build_service(name: str, folder: Path, sidecar: Mapping[str, Any],
                   entries: list[tuple[Path, Mapping[str, Any]]]) -> Service:
-    """Assemble a service from its files (with their sidecar entries) and the sidecar's service keys."""
-    cache = StatsCache(folder)
-    scans: list[tuple[Path, Mapping[str, Any], FileScan]] = []
-    for path, entry in entries:
-        scan = cache.scan(path)
-        if scans and not scans[0][2].compatible(scan):
-            log.warning("Skipping %s: its CRS, band count or pixel type differs from %s.", path, scans[0][0])
-            continue
-        scans.append((path, entry, scan))
-    cache.save()
-    first = scans[0][2]
+    """Assemble a service from its files (with their sidecar entries) and the sidecar's service keys.
 
-    attribute_fields = infer_fields([entry for _, entry, _ in scans])
-    types = {f["name"]: f["type"] for f in attribute_fields}
+    Each step checks its own part of the sidecar; their order decides which error a sidecar with
+    several problems reports.
+    """
+    scanned = scan_files(folder, entries)
+    first = scanned[0].scan
+    attribute_fields = infer_fields([file.entry for file in scanned])
     start_field, end_field = time_fields(sidecar, attribute_fields)
-    items = []
-    for object_id, (path, entry, scan) in enumerate(scans, start=1):
-        values = {key: to_field_value(value, types[key]) for key, value in entry.items() if key in types}
-        start_ms = values.get(start_field) if start_field else None
-        end_ms = values.get(end_field) if end_field else None
-        items.append(make_item(object_id, path, entry.get("Name"), scan, values, attribute_fields,
-                               start_ms, start_ms if end_ms is None else end_ms))
-
-    times = [(item.start_ms, item.end_ms) for item in items if item.start_ms is not None]
-    time_extent = (min(t[0] for t in times), max(t[1] for t in times)) if times else None
-    kind = "raster" if len(items) == 1 and time_extent is None else "mosaic"
-    band_names = tuple(sidecar.get("bandNames") or first.band_names)
-    if len(band_names) != first.count:
-        raise ValueError(f"bandNames lists {len(band_names)} names for {first.count} bands")
-    statistics = pooled_statistics([scan for _, _, scan in scans])
+    items = make_items(scanned, attribute_fields, start_field, end_field)
+    time_extent = items_time_extent(items)
+    kind = service_kind(items, time_extent)
+    band_names = service_band_names(sidecar, first)
+    statistics = pooled_statistics([file.scan for file in scanned])
     data_type = service_data_type(sidecar.get("serviceDataType"))
     default_method, sort_field, sort_value, ascending = mosaic_defaults(sidecar, start_field)
-    ranges = sidecar_ranges(sidecar.get("displayRanges"), first.count) or display_ranges([s for _, _, s in scans])
-    templates = default_templates(data_type, band_names, statistics, ranges)
-    extra = sidecar.get("rasterFunctionTemplates") or {}
-    if not isinstance(extra, dict) or not all(isinstance(t, dict) for t in extra.values()):
-        raise ValueError("rasterFunctionTemplates must map names to raster function objects")
-    templates.update(extra)
-    bounds = [scan.bounds for _, _, scan in scans]
+    templates = raster_function_templates(sidecar, data_type, band_names, statistics, scanned)
+    description, copyright_text = service_texts(sidecar, name)
     return Service(
         name=name,
         folder=folder,
-        description=str(sidecar.get("description") or f"Images from {name}."),
-        copyright_text=str(sidecar.get("copyrightText") or ""),
+        description=description,
+        copyright_text=copyright_text,
         kind=kind,
         crs=first.crs,
-        extent=(min(b[0] for b in bounds), min(b[1] for b in bounds),
-                max(b[2] for b in bounds), max(b[3] for b in bounds)),
-        pixel_size=(min(s.pixel_size[0] for _, _, s in scans), min(s.pixel_size[1] for _, _, s in scans)),
+        extent=union_extent(scanned),
+        pixel_size=finest_pixel_size(scanned),
         band_names=band_names,
         pixel_type=first.pixel_type,
         source_no_data=first.nodata,
@@ -254,8 +249,84 @@ def build_service(name: str, folder: Path, sidecar: Mapping[str, Any],
     )
 
 
+def scan_files(folder: Path, entries: list[tuple[Path, Mapping[str, Any]]]) -> list[ScannedFile]:
+    """Scan every file (through the folder's statistics cache) and keep those that mosaic with the
+    first: a service has one CRS, band count and pixel type."""
+    cache = StatsCache(folder)
+    scanned: list[ScannedFile] = []
+    for path, entry in entries:
+        scan = cache.scan(path)
+        if scanned and not scanned[0].scan.compatible(scan):
+            log.warning("Skipping %s: its CRS, band count or pixel type differs from %s.", path, scanned[0].path)
+            continue
+        scanned.append(ScannedFile(path, entry, scan))
+    cache.save()
+    return scanned
+
+
+def make_items(scanned: list[ScannedFile], attribute_fields: list[dict],
+               start_field: str | None, end_field: str | None) -> list[Item]:
+    """The catalog items, OBJECTIDs from 1 in file order, with their attributes typed as their fields."""
+    types = {f["name"]: f["type"] for f in attribute_fields}
+    items = []
+    for object_id, (path, entry, scan) in enumerate(scanned, start=1):
+        values = {key: to_field_value(value, types[key]) for key, value in entry.items() if key in types}
+        start_ms, end_ms = item_times(values, start_field, end_field)
+        items.append(make_item(object_id, path, entry.get("Name"), scan, values, attribute_fields, start_ms, end_ms))
+    return items
+
+
+def item_times(values: Mapping[str, Any], start_field: str | None,
+               end_field: str | None) -> tuple[int | None, int | None]:
+    """An item's start and end (epoch ms); without an end time an item is an instant and ends when it starts."""
+    start_ms = values.get(start_field) if start_field else None
+    end_ms = values.get(end_field) if end_field else None
+    return start_ms, start_ms if end_ms is None else end_ms
+
+
+def items_time_extent(items: list[Item]) -> tuple[int, int] | None:
+    """From the earliest start to the latest end of the timed items; None when no item has a time."""
+    times = [(item.start_ms, item.end_ms) for item in items if item.start_ms is not None]
+    if not times:
+        return None
+    return min(t[0] for t in times), max(t[1] for t in times)
+
+
+def service_kind(items: list[Item], time_extent: tuple[int, int] | None) -> str:
+    """A raster service for one file without a time; otherwise a mosaic with a catalog of items
+    (even for one file, so that its time has an item to live on)."""
+    return "raster" if len(items) == 1 and time_extent is None else "mosaic"
+
+
+def service_texts(sidecar: Mapping[str, Any], name: str) -> tuple[str, str]:
+    """The service description and copyright text from the sidecar, with a plain default description."""
+    return (str(sidecar.get("description") or f"Images from {name}."),
+            str(sidecar.get("copyrightText") or ""))
+
+
+def service_band_names(sidecar: Mapping[str, Any], first: FileScan) -> tuple[str, ...]:
+    """The sidecar's `bandNames`, else the first file's band descriptions; one name per band."""
+    band_names = tuple(sidecar.get("bandNames") or first.band_names)
+    if len(band_names) != first.count:
+        raise ValueError(f"bandNames lists {len(band_names)} names for {first.count} bands")
+    return band_names
+
+
+def union_extent(scanned: list[ScannedFile]) -> tuple[float, float, float, float]:
+    """The bounds that hold every file."""
+    bounds = [file.scan.bounds for file in scanned]
+    return (min(b[0] for b in bounds), min(b[1] for b in bounds),
+            max(b[2] for b in bounds), max(b[3] for b in bounds))
+
+
+def finest_pixel_size(scanned: list[ScannedFile]) -> tuple[float, float]:
+    """The smallest pixel size in x and in y over the files: the service's full resolution."""
+    return (min(file.scan.pixel_size[0] for file in scanned), min(file.scan.pixel_size[1] for file in scanned))
+
+
 def make_item(object_id: int, path: Path, name: Any, scan: FileScan, values: Mapping[str, Any],
               attribute_fields: list[dict], start_ms: int | None, end_ms: int | None) -> Item:
+    """One item with the standard mosaic attributes around the sidecar's (every field present, maybe None)."""
     footprint = scan.footprint
     centre = footprint.centroid
     name = str(name) if name is not None else path.stem
@@ -499,6 +570,25 @@ def pooled_statistics(scans: list[FileScan]) -> tuple[tuple[float, float, float,
 
 # ----------------------------------------------------------------------------------------------
 # Raster function templates
+
+
+def raster_function_templates(sidecar: Mapping[str, Any], data_type: str, band_names: tuple[str, ...],
+                              statistics: tuple[tuple[float, float, float, float], ...],
+                              scanned: list[ScannedFile]) -> dict[str, dict]:
+    """The templates that fit the bands, then the sidecar's own, which replace a default of the same name."""
+    scans = [file.scan for file in scanned]
+    ranges = sidecar_ranges(sidecar.get("displayRanges"), scans[0].count) or display_ranges(scans)
+    templates = default_templates(data_type, band_names, statistics, ranges)
+    templates.update(sidecar_templates(sidecar.get("rasterFunctionTemplates")))
+    return templates
+
+
+def sidecar_templates(value: Any) -> dict[str, dict]:
+    """The sidecar's `rasterFunctionTemplates`: raster function objects by name (none when absent)."""
+    extra = value or {}
+    if not isinstance(extra, dict) or not all(isinstance(t, dict) for t in extra.values()):
+        raise ValueError("rasterFunctionTemplates must map names to raster function objects")
+    return extra
 
 
 def sidecar_ranges(value: Any, count: int) -> tuple[tuple[float, float], ...] | None:
