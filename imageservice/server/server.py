@@ -124,124 +124,174 @@ def create_blueprint(services: Mapping[str, Service] | Path, *, security: Securi
                      output_dir: Path | None = None) -> Blueprint:
     """The `/arcgis` routes for the given services (or the services found in a folder)."""
     loaded = load_services(services) if isinstance(services, Path) else dict(services)
-    by_name = {name.lower(): service for name, service in loaded.items()}
-    store = OutputStore(output_dir)
+    views = ImageServerViews(loaded, security, OutputStore(output_dir))
     bp = Blueprint("arcgis", __name__)
+    bp.after_request(allow_cross_origin)
+    get_post = ["GET", "POST"]
+    bp.add_url_rule("/rest/info", "info", views.info, methods=get_post, strict_slashes=False)
+    bp.add_url_rule("/rest/services", "directory", views.directory, methods=get_post, strict_slashes=False)
+    bp.add_url_rule("/tokens/generateToken", "generate_token", views.generate_token, methods=get_post,
+                    strict_slashes=False)
+    bp.add_url_rule("/rest/services/<path:subpath>", "service_resource", views.service_resource, methods=get_post)
+    bp.add_url_rule("/rest/directories/arcgisoutput/<folder_name>/<file_name>", "output_file", views.output_file,
+                    methods=["GET"])
+    bp.add_url_rule("/<path:anything>", "unknown", views.unknown, methods=get_post)
+    return bp
 
-    def find_service(name: str) -> Service:
-        service = by_name.get(name.lower())
-        if service is None:
-            raise NotFound("Service not found.", f"There is no ImageServer named '{name}'.")
-        return service
 
-    @bp.after_request
-    def cors(response: Response) -> Response:
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = (
-            "Authorization, X-Esri-Authorization, Content-Type, X-Requested-With")
-        return response
+def allow_cross_origin(response: Response) -> Response:
+    """CORS headers on every answer: ArcGIS clients call services from pages on other origins."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+    response.headers["Access-Control-Allow-Headers"] = (
+        "Authorization, X-Esri-Authorization, Content-Type, X-Requested-With")
+    return response
 
-    @bp.route("/rest/info", methods=["GET", "POST"], strict_slashes=False)
-    def info() -> Response:
+
+ServiceOperation = Callable[[Service, Args], Response]
+
+
+class ImageServerViews:
+    """The view functions of one blueprint, with what they share: the services, the token security
+    and the store of exported images. Each view reads the request's arguments and leaves errors to
+    `handle`, which answers them as ArcGIS envelopes."""
+
+    def __init__(self, services: dict[str, Service], security: Security | None, store: OutputStore) -> None:
+        self.services = services
+        self.by_name = {name.lower(): service for name, service in services.items()}
+        self.security = security
+        self.store = store
+        # The ImageServer resource ("") and its operations, by lower-case name.
+        self.handlers: dict[str, ServiceOperation] = {
+            "": json_operation(lambda service, args: operations.service_root(service)),
+            "exportimage": self.export_image,
+            "query": query_features,
+            "identify": json_operation(lambda service, args: operations.identify(service, args)),
+            "computehistograms": json_operation(lambda service, args: operations.compute_histograms(service, args)),
+            "getsamples": json_operation(lambda service, args: operations.get_samples(service, args)),
+            "keyproperties": json_operation(lambda service, args: operations.key_properties(service)),
+        }
+
+    # -- Views, one per route
+
+    def info(self) -> Response:
+        """`rest/info`: the server version and how to get a token."""
         args = request_args()
-        auth: dict[str, Any] = {"isTokenBasedSecurity": security is not None}
-        if security is not None:
-            auth["tokenServicesUrl"] = url_for(".generate_token", _external=True)
-            auth["shortLivedTokenValidity"] = security.token_minutes
-        return handle(args, lambda: payload_response(
-            {"currentVersion": operations.CURRENT_VERSION, "fullVersion": "11.1.0", "authInfo": auth}, args, "Info"))
+        payload = {"currentVersion": operations.CURRENT_VERSION, "fullVersion": "11.1.0", "authInfo": self.auth_info()}
+        return handle(args, lambda: payload_response(payload, args, "Info"))
 
-    @bp.route("/rest/services", methods=["GET", "POST"], strict_slashes=False)
-    def directory() -> Response:
+    def directory(self) -> Response:
+        """`rest/services`: the services directory (one root folder, image services only)."""
         args = request_args()
         listing = {"currentVersion": operations.CURRENT_VERSION, "folders": [],
-                   "services": [{"name": name, "type": "ImageServer"} for name in sorted(loaded)]}
+                   "services": [{"name": name, "type": "ImageServer"} for name in sorted(self.services)]}
         return handle(args, lambda: payload_response(listing, args, "Services Directory"))
 
-    @bp.route("/tokens/generateToken", methods=["GET", "POST"], strict_slashes=False)
-    def generate_token() -> Response:
+    def generate_token(self) -> Response:
+        """`tokens/generateToken`: a token for a user name and password, when security is on."""
         args = request_args()
+        return handle(args, lambda: self.new_token(args))
 
-        def run() -> Response:
-            if security is None:
-                raise ArcGISError(400, "Unable to generate token.", ["Token based security is not enabled."])
-            return payload_response(security.generate_token(args), args, "Token")
-
-        return handle(args, run)
-
-    @bp.route("/rest/services/<path:subpath>", methods=["GET", "POST"])
-    def service_resource(subpath: str) -> Response:
+    def service_resource(self, subpath: str) -> Response:
+        """`rest/services/<name>/ImageServer[/<operation>]`: a service's root or one of its operations."""
         args = request_args()
         parts = subpath.split("/")
         operation = parts[2].lower() if len(parts) == 3 else ""
         failure = EXPORT_FAILED if operation == "exportimage" else UNABLE_TO_COMPLETE
+        return handle(args, lambda: self.run_operation(parts, operation, args), failure)
 
-        def run() -> Response:
-            if security is not None:
-                security.check(request_token(args, request.headers))
-            if len(parts) not in (2, 3) or parts[1].lower() != "imageserver":
-                raise NotFound("Service not found.", f"'{'/'.join(parts)}' is not an ImageServer.")
-            return service_operation(find_service(parts[0]), operation, args)
-
-        return handle(args, run, failure)
-
-    @bp.route("/rest/directories/arcgisoutput/<folder_name>/<file_name>", methods=["GET"])
-    def output_file(folder_name: str, file_name: str) -> Response:
+    def output_file(self, folder_name: str, file_name: str) -> Response:
+        """`rest/directories/arcgisoutput/...`: an image exported with f=json, through its href."""
         args = request_args()
+        return handle(args, lambda: self.stored_output(folder_name, file_name))
 
-        def run() -> Response:
-            found = store.get(folder_name, file_name)
-            if found is None:
-                raise NotFound("The requested output file does not exist or has expired.")
-            body, content_type = found
-            return Response(body, mimetype=content_type)
-
-        return handle(args, run)
-
-    @bp.route("/<path:anything>", methods=["GET", "POST"])
-    def unknown(anything: str) -> Response:
+    def unknown(self, anything: str) -> Response:
+        """Any other path: a "Resource not found" envelope rather than an HTML 404 page."""
         args = request_args()
+        return handle(args, resource_not_found)
 
-        def run() -> Response:
-            raise NotFound("Resource not found.")
+    # -- What the views run
 
-        return handle(args, run)
+    def auth_info(self) -> dict[str, Any]:
+        """The `authInfo` of rest/info: token based security and where tokens come from."""
+        auth: dict[str, Any] = {"isTokenBasedSecurity": self.security is not None}
+        if self.security is not None:
+            auth["tokenServicesUrl"] = url_for(".generate_token", _external=True)
+            auth["shortLivedTokenValidity"] = self.security.token_minutes
+        return auth
 
-    def service_operation(service: Service, operation: str, args: Args) -> Response:
-        """Run one ImageServer resource or operation and shape its answer for `f`."""
-        title = f"{service.name} (ImageServer)"
-        if operation == "exportimage":
-            return export_response(service, args, title)
-        if operation == "query":
-            fmt = response_format(args, JSON_FORMATS + ("geojson",))
-            featureset = run_query(service, args)
-            if fmt == "geojson":
-                return payload_response(featureset_to_geojson(featureset), args, title)
-            return payload_response(featureset, args, title)
-        handlers: dict[str, Callable[[], dict]] = {
-            "": lambda: operations.service_root(service),
-            "identify": lambda: operations.identify(service, args),
-            "computehistograms": lambda: operations.compute_histograms(service, args),
-            "getsamples": lambda: operations.get_samples(service, args),
-            "keyproperties": lambda: operations.key_properties(service),
-        }
-        handler = handlers.get(operation)
-        if handler is None:
+    def new_token(self, args: Args) -> Response:
+        """A generated token, or the ArcGIS error when token security is off."""
+        if self.security is None:
+            raise ArcGISError(400, "Unable to generate token.", ["Token based security is not enabled."])
+        return payload_response(self.security.generate_token(args), args, "Token")
+
+    def run_operation(self, parts: list[str], operation: str, args: Args) -> Response:
+        """Check the token, find the ImageServer the path names and run the operation on it."""
+        if self.security is not None:
+            self.security.check(request_token(args, request.headers))
+        if len(parts) not in (2, 3) or parts[1].lower() != "imageserver":
+            raise NotFound("Service not found.", f"'{'/'.join(parts)}' is not an ImageServer.")
+        service = self.find_service(parts[0])
+        run = self.handlers.get(operation)
+        if run is None:
             raise NotFound("Operation not supported.", f"The ImageServer has no operation '{operation}'.")
-        response_format(args, JSON_FORMATS)
-        return payload_response(handler(), args, title)
+        return run(service, args)
 
-    def export_response(service: Service, args: Args, title: str) -> Response:
+    def find_service(self, name: str) -> Service:
+        """A service by name, matched without regard to case as ArcGIS does."""
+        service = self.by_name.get(name.lower())
+        if service is None:
+            raise NotFound("Service not found.", f"There is no ImageServer named '{name}'.")
+        return service
+
+    def export_image(self, service: Service, args: Args) -> Response:
+        """exportImage: the image itself for f=image; otherwise the image is stored and described by
+        its href, as ArcGIS does with its output directory."""
         fmt = response_format(args, JSON_FORMATS + ("image",))
         image = operations.export_image(service, args)
         if fmt == "image":
             return Response(image.body, mimetype=image.content_type)
-        folder_name, file_name = store.put(service.name, image.body, image.extension, image.content_type)
+        folder_name, file_name = self.store.put(service.name, image.body, image.extension, image.content_type)
         href = url_for(".output_file", folder_name=folder_name, file_name=file_name, _external=True)
-        return payload_response(operations.export_json(image, href), args, title, image_href=href)
+        return payload_response(operations.export_json(image, href), args, service_title(service), image_href=href)
 
-    return bp
+    def stored_output(self, folder_name: str, file_name: str) -> Response:
+        """The bytes of a stored export, or NotFound once it has expired."""
+        found = self.store.get(folder_name, file_name)
+        if found is None:
+            raise NotFound("The requested output file does not exist or has expired.")
+        body, content_type = found
+        return Response(body, mimetype=content_type)
+
+
+def json_operation(compute: Callable[[Service, Args], dict]) -> ServiceOperation:
+    """An operation whose answer is one JSON payload, so it can be sent as json, pjson or html."""
+
+    def run(service: Service, args: Args) -> Response:
+        response_format(args, JSON_FORMATS)
+        return payload_response(compute(service, args), args, service_title(service))
+
+    return run
+
+
+def query_features(service: Service, args: Args) -> Response:
+    """query: the catalog items as an Esri featureset, or as GeoJSON for f=geojson."""
+    fmt = response_format(args, JSON_FORMATS + ("geojson",))
+    featureset = run_query(service, args)
+    if fmt == "geojson":
+        return payload_response(featureset_to_geojson(featureset), args, service_title(service))
+    return payload_response(featureset, args, service_title(service))
+
+
+def resource_not_found() -> Response:
+    """The answer for paths that are no resource of this server."""
+    raise NotFound("Resource not found.")
+
+
+def service_title(service: Service) -> str:
+    """The title of a service's `f=html` pages."""
+    return f"{service.name} (ImageServer)"
 
 
 def open_services(data_dir: Path) -> dict[str, Service]:
