@@ -2,7 +2,7 @@
 
 A folder under the data root is a service; its GeoTIFFs are the catalog items. An optional
 `catalog.json` sidecar adds service text, item names, acquisition times and other attributes (see
-docs/sampleserver.md). A GeoTIFF directly in the root is a single-raster service. Statistics and
+docs/server.md). A GeoTIFF directly in the root is a single-raster service. Statistics and
 footprints take a pass over every file, so they are cached in a `.stats.json` next to the data.
 """
 
