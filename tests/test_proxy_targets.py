@@ -21,6 +21,8 @@ SERVICE = "https://img.example.com/arcgis/rest/services/Landsat/ImageServer"
     ("http://127.0.0.1:8050/arcgis/rest/services/A%20B/ImageServer/identify?geometry=%7B%22x%22%3A1%7D",
      "http://127.0.0.1:8050/arcgis/rest/services/A%20B/ImageServer/identify", [("geometry", '{"x":1}')]),
     ("http://h/a?x=&y=1+2&x=3", "http://h/a", [("x", ""), ("y", "1 2"), ("x", "3")]),
+    # Dots and semicolons inside a segment name are ordinary characters.
+    ("http://h/a..b/..c/d;e/.f.", "http://h/a..b/..c/d;e/.f.", []),
 ])
 def test_targets_are_normalised(raw, url, query):
     target = parse_target(raw)
@@ -55,6 +57,19 @@ REFUSED = [
     (SERVICE + "/../../Other/ImageServer", "'..' segments"),
     (SERVICE + "/%2e%2e/%2E%2E/Other/ImageServer", "'..' segments"),
     (SERVICE + "/./exportImage", "'..' segments"),
+    # Tomcat (under ArcGIS Enterprise) drops ';' path parameters, so `..;` is `..` there.
+    (SERVICE + "/..;/..;/Other/ImageServer", "'..' segments"),
+    (SERVICE + "/..;jsessionid=1/..;x=2/Other/ImageServer", "'..' segments"),
+    (SERVICE + "/.;/exportImage", "'..' segments"),
+    (SERVICE + "/%2e%2e;/%2E%2E;/Other/ImageServer", "'..' segments"),
+    (SERVICE + "/..%3b/..%3B/Other/ImageServer", "'..' segments"),
+    # Encoded more than once: a server or front end that decodes twice sees `..`.
+    (SERVICE + "/%252e%252e/%252e%252e/Other/ImageServer", "'..' segments"),
+    (SERVICE + "/%25252e%25252e/%25252e%25252e/Other/ImageServer", "'..' segments"),
+    (SERVICE + "/.%252e/%2e%252e;/Other/ImageServer", "'..' segments"),
+    (SERVICE + "%252f..%252f..%252fOther", "'..' segments"),
+    (SERVICE + "%255c..%255c..%255cOther", "'..' segments"),
+    (SERVICE + "/%" + "25" * 5000 + "2e", "too many times"),  # 5000 layers deep
     (SERVICE + "%2f..%2fOther", "Encoded slashes"),
     (SERVICE + "%5c..%5cOther", "Encoded slashes"),
     (SERVICE + "/%0d%0aHost:evil.example", "control characters"),

@@ -2,9 +2,9 @@
 
 Whatever is checked against the allow-list is exactly what gets forwarded: the target is parsed
 once into a `Location` (scheme, host, port, normalised path) and the request is rebuilt from it.
-Anything a browser would not send on its own, or that could mean one host to us and another to
-the network stack (userinfo, percent-encoded or numeric-trick hosts, backslashes, encoded
-slashes, dot segments), is refused rather than repaired.
+Anything a browser would not send on its own, or that could mean one host or path to us and
+another to the network stack or the server (userinfo, percent-encoded or numeric-trick hosts,
+backslashes, encoded slashes, dot segments in any disguise), is refused rather than repaired.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 HOST = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*")
 NUMERIC_HOST = re.compile(r"[0-9.]+|0x.*|.*\.0x.*")
 ENCODED_SEPARATOR = re.compile(r"%(2f|5c)", re.IGNORECASE)
+SEPARATOR = re.compile(r"[/\\]")
+MAX_DECODINGS = 4
 # Characters kept as they are when the decoded path is encoded again.
 PATH_SAFE = "/!$&'()*+,;=:@-._~"
 
@@ -99,9 +101,27 @@ def normalise_path(path: str) -> str:
         raise Refused("The path is not valid UTF-8.") from None
     if not decoded.isprintable():
         raise Refused("The path contains control characters.")
-    segments = decoded.split("/")
-    if "." in segments or ".." in segments:
-        raise Refused("The path may not contain '.' or '..' segments.")
-    kept = [segment for segment in segments if segment]
+    if has_dot_segment(path):
+        raise Refused("The path may not contain '.' or '..' segments, "
+                      "also not encoded (once or more) or with ';' parameters.")
+    kept = [segment for segment in decoded.split("/") if segment]
     trailing = "/" if decoded.endswith("/") and kept else ""
     return "/" + "/".join(kept) + trailing
+
+
+def has_dot_segment(path: str) -> bool:
+    """Whether any hop could read a segment as `.` or `..`: one that decodes more than once
+    (`%252e%252e`), or Tomcat, under ArcGIS Enterprise, which drops `;` parameters (`..;x`)."""
+    segments = SEPARATOR.split(fully_unquoted(path))
+    return any(segment.split(";", 1)[0] in (".", "..") for segment in segments)
+
+
+def fully_unquoted(text: str) -> str:
+    """`text` percent-decoded until nothing changes; refused if that takes more than a few
+    rounds, which no real path needs and which would let one long URL cost quadratic time."""
+    for _ in range(MAX_DECODINGS):
+        decoded = unquote(text)
+        if decoded == text:
+            return text
+        text = decoded
+    raise Refused("The path is percent-encoded too many times over.")
