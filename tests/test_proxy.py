@@ -63,6 +63,14 @@ def stub_routes(app: Flask) -> None:
             return Response(f'<a href="?token={request.args.get("token")}">next</a>', mimetype="text/html")
         return Response(json.dumps(seen), mimetype="application/json")
 
+    @app.route(STUB + "/exportImage")
+    def export_image() -> Response:  # the token echoed in a binary body and in every passed header
+        token = request.args.get("token", "")
+        body = PNG + b"\x00\x00\x00\x1ctEXtSource\x00?token=" + token.encode() + b"\x00\xff"
+        return Response(body, content_type=f"image/png; name={token}.png", headers={
+            "ETag": f'"{token}"', "Content-Disposition": f'inline; filename="{token}.png"',
+            "Cache-Control": f"max-age=60, x-token={token}", "Expires": token, "Last-Modified": token})
+
     @app.route(STUB + "/chunked")
     def chunked() -> Response:  # no Content-Length: the cap must count while reading
         return Response((b"x" * 1000 for _ in range(10)), mimetype="application/octet-stream")
@@ -261,6 +269,21 @@ def test_tokens_never_reach_the_browser_or_the_logs(make_proxy, secure_url, upst
     assert "token=***" in logged  # urllib3's debug lines, masked
     assert operator_token not in logged and STUB_TOKEN not in logged and PASSWORD not in logged
     assert not re.search(r"token=(?!\*\*\*)", logged)
+
+
+def test_token_is_scrubbed_from_headers_and_binary_bodies(proxy, upstream, hits, tmp_path):
+    sent = direct(upstream + STUB + "/exportImage", {"f": "image", "token": STUB_TOKEN})
+    before = hits[STUB + "/exportImage"]
+    for _ in range(2):  # from the server, then from the cache
+        answer = fetch(proxy, upstream + STUB + "/exportImage", {"f": "image"})
+        assert answer.status_code == 200
+        assert not [value for value in answer.headers.values() if STUB_TOKEN in value]
+        assert (answer.content_type, answer.headers["ETag"], answer.headers["Content-Disposition"]) == (
+            "image/png; name=***.png", '"***"', 'inline; filename="***.png"')
+        # A binary body keeps its length: only the token's bytes change.
+        assert answer.data == sent.content.replace(STUB_TOKEN.encode(), b"*" * len(STUB_TOKEN))
+    assert hits[STUB + "/exportImage"] == before + 1
+    assert not any(STUB_TOKEN.encode() in path.read_bytes() for path in (tmp_path / "cache").iterdir())
 
 
 def test_f_json_href_is_routed_through_the_proxy(proxy, secure_url):

@@ -1,7 +1,9 @@
 """Making an upstream answer fit for the browser: no operator token, hrefs through the proxy.
 
-ArcGIS HTML pages and some error texts repeat the request's token, so every textual body is
-scrubbed of it. An exportImage `f=json` answer points its `href` at the server's output folder;
+ArcGIS HTML pages and some error texts repeat the request's token, and a server may echo it in
+a header (ETag, Content-Disposition) or a binary body (an image's metadata), so every body and
+every header passed on is scrubbed of it. A binary body is masked byte for byte rather than
+refused: the image still works, and the token is gone all the same. An exportImage `f=json` answer points its `href` at the server's output folder;
 when that folder is allowed, the href is rewritten to `<proxy>?<href>` so the image is fetched
 through the proxy too (where the token is added again server-side).
 """
@@ -18,17 +20,30 @@ from imageservice.proxy.forward import Upstream
 from imageservice.proxy.targets import parse_target
 
 TEXT_MARKERS = ("text/", "json", "javascript", "xml", "html")
-MASK = b"***"
+MASK = "***"
 
 
 def scrub(upstream: Upstream, token: str | None) -> Upstream:
-    """`upstream` with every copy of `token` (plain or URL-encoded) in a textual body masked."""
-    if not token or not any(marker in upstream.content_type.lower() for marker in TEXT_MARKERS):
+    """`upstream` with every copy of `token` (plain or URL-encoded) masked in its body, its
+    Content-Type and the other headers passed on."""
+    if not token:
         return upstream
-    body = upstream.body
+    binary = not any(marker in upstream.content_type.lower() for marker in TEXT_MARKERS)
+    # Latin-1 maps each byte to one character and back, so a binary body keeps its bytes.
+    body = masked(upstream.body.decode("latin-1"), token, keep_length=binary).encode("latin-1")
+    content_type = masked(upstream.content_type, token)
+    headers = {name: masked(value, token) for name, value in upstream.headers.items()}
+    if (body, content_type, headers) == (upstream.body, upstream.content_type, upstream.headers):
+        return upstream
+    return dataclasses.replace(upstream, body=body, content_type=content_type, headers=headers)
+
+
+def masked(text: str, token: str, *, keep_length: bool = False) -> str:
+    """`text` with `token`, plain or URL-encoded, replaced by `***`; or by as many `*` as it has
+    characters with `keep_length`, so offsets inside a binary file (a TIFF's tags) still hold."""
     for form in {token, quote_plus(token)}:
-        body = body.replace(form.encode("utf-8"), MASK)
-    return upstream if body == upstream.body else dataclasses.replace(upstream, body=body)
+        text = text.replace(form, "*" * len(form) if keep_length else MASK)
+    return text
 
 
 def proxied_href(href: str, proxy_url: str, config: ProxyConfig) -> str:
