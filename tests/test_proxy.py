@@ -15,7 +15,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import pytest
 import requests
@@ -256,7 +256,7 @@ def test_tokens_never_reach_the_browser_or_the_logs(make_proxy, secure_url, upst
         get(secure_url + SERVICE, {"f": "pjson"})
         get(secure_url + SERVICE, {"f": "html"})
         exported = get(secure_url + SERVICE + "/exportImage", {**EXPORT, "f": "json"}).json()
-        bodies.append(requests.get(exported["href"], timeout=10).content)
+        bodies.append(requests.get(urljoin(base, exported["href"]), timeout=10).content)
         echoed = get(upstream + STUB + "/echo", {"f": "json"}).json()
         page = get(upstream + STUB + "/echo", {"f": "html"})
     # The stub saw the operator token; the browser sees only the mask.
@@ -289,7 +289,7 @@ def test_token_is_scrubbed_from_headers_and_binary_bodies(proxy, upstream, hits,
 def test_f_json_href_is_routed_through_the_proxy(proxy, secure_url):
     exported = fetch(proxy, secure_url + SERVICE + "/exportImage", {**EXPORT, "f": "json"})
     href = exported.json["href"]
-    assert re.fullmatch(rf"http://localhost/proxy\?{re.escape(secure_url)}/arcgis/rest/directories/arcgisoutput/"
+    assert re.fullmatch(rf"/proxy\?{re.escape(secure_url)}/arcgis/rest/directories/arcgisoutput/"
                         r"SampleMultispectral_ImageServer/_ags_[0-9a-f]{32}\.png", href)
     assert exported.json["width"] == 32
     image = proxy.get(href)
@@ -297,6 +297,23 @@ def test_f_json_href_is_routed_through_the_proxy(proxy, secure_url):
     # esri-leaflet wraps the href in `proxy?` itself: the proxy unwraps its own prefix once.
     wrapped = proxy.get("/proxy?" + href)
     assert wrapped.status_code == 200 and wrapped.data == image.data
+
+
+@pytest.mark.parametrize(("prefix", "settings", "own"), [
+    ("/", {}, "/proxy"),
+    ("/app/", {}, "/app/proxy"),
+    ("/", {"public_url": "https://maps.example.org/team/"}, "https://maps.example.org/team/proxy"),
+    ("/app/", {"public_url": "https://maps.example.org:8443"}, "https://maps.example.org:8443/proxy"),
+])
+def test_f_json_hrefs_never_follow_the_host_header(make_proxy, secure_url, prefix, settings, own):
+    client = make_proxy(prefix=prefix, **settings).test_client()
+    target = f"{secure_url}{SERVICE}/exportImage?{urlencode({**EXPORT, 'f': 'json'})}"
+    exported = client.get(prefix + "proxy", query_string=target, headers={"Host": "evil.example"})
+    href = exported.json["href"]
+    assert href.startswith(f"{own}?{secure_url}/arcgis/rest/directories/arcgisoutput/")
+    # The layer wraps the href in its own `proxy?`; the proxy takes one copy of its address off.
+    image = client.get(prefix + "proxy", query_string=href)
+    assert image.status_code == 200 and image.data.startswith(PNG)
 
 
 # -- refusals -------------------------------------------------------------------------------------

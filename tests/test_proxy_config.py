@@ -67,6 +67,7 @@ def test_defaults():
     assert (config.max_bytes, config.connect_timeout, config.read_timeout, config.max_seconds) == (
         50 * 2**20, 5.0, 60.0, 120.0)
     assert (config.cache_dir, config.cache_timeout, config.redis_url) == (".cache/resourceproxy", 300, None)
+    assert config.public_url is None
     assert ProxyConfig.from_mapping({}).services == []
 
 
@@ -93,6 +94,12 @@ def test_secrets_stay_out_of_repr():
     ({"services": [], "max_bytes": "50MB"}, "max_bytes must be a positive number"),
     ({"services": [], "read_timeout": 0}, "read_timeout must be a positive number"),
     ({"services": [], "cache_timeout": -1}, "cache_timeout must be a whole number"),
+    ({"services": [], "public_url": "maps.example.org/team/"}, "public_url .*Only http and https"),
+    ({"services": [], "public_url": "/team/"}, "public_url .*Only http and https"),
+    ({"services": [], "public_url": "https://user@maps.example.org/"}, "public_url .*user information"),
+    ({"services": [], "public_url": "https://maps.example.org/?x=1"}, "public_url .*no query"),
+    ({"services": [], "public_url": "https://maps.example.org/#top"}, "public_url .*no query or fragment"),
+    ({"services": [], "public_url": 8050}, "public_url must be an http"),
 ])
 def test_bad_configs_fail_at_start_up(data, message):
     with pytest.raises(ValueError, match=message):

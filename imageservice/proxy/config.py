@@ -30,6 +30,23 @@ def services_context(path: str) -> str | None:
     return None if match is None else match[1]
 
 
+def checked_location(what: str, url: str) -> Location:
+    """`url` read by the proxy's own rules for targets; a ValueError at start-up if it breaks one."""
+    try:
+        return parse_location(url)
+    except Refused as refused:
+        raise ValueError(f"{what} {url!r}: {refused.details[0]}") from None
+
+
+def check_public_url(url: object) -> None:
+    """An absolute http(s) address by the rules for targets, without query or fragment."""
+    if not isinstance(url, str):
+        raise ValueError(f"proxy setting public_url must be an http(s) URL, not {url!r}")
+    checked_location("public_url", url)
+    if "?" in url or "#" in url:
+        raise ValueError(f"public_url {url!r}: the app's address takes no query or fragment")
+
+
 @dataclass(eq=False)  # compared and hashed by identity: each entry has its own token source
 class ServiceEntry:
     """One allowed service URL prefix and the operator's credentials for it, if any."""
@@ -43,10 +60,7 @@ class ServiceEntry:
     output: Location | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        try:
-            self.location = parse_location(self.url.rstrip("/"))
-        except Refused as refused:
-            raise ValueError(f"service URL {self.url!r}: {refused.details[0]}") from None
+        self.location = checked_location("service URL", self.url.rstrip("/"))
         if self.token and self.username:
             raise ValueError(f"service {self.url!r}: give either a token or a username, not both")
         if bool(self.username) != bool(self.password):
@@ -68,8 +82,11 @@ class ProxyConfig:
     cache_dir: str = ".cache/resourceproxy"
     cache_timeout: int = 300  # seconds; 0 turns the cache off
     redis_url: str | None = field(default=None, repr=False)  # may hold a password
+    public_url: str | None = None  # the app's address as browsers reach it (where `prefix` is)
 
     def __post_init__(self) -> None:
+        if self.public_url is not None:
+            check_public_url(self.public_url)
         for name in ("max_bytes", "connect_timeout", "read_timeout", "max_seconds"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:

@@ -4,6 +4,10 @@ One request goes: parse the target strictly -> find its allow-list entry -> look
 (keyed on what the browser sent) -> otherwise add the operator token, send, retry once with a
 fresh token after a 498 -> scrub the token -> cache if worth it -> route f=json hrefs through the
 proxy. Refusals and failures answer in the ArcGIS error envelope with a 403/502/504 status.
+
+The proxy's own address, for the hrefs it rewrites, is the configured `public_url` or else the
+route's path on the page's origin, never the request's Host header: that is the client's to
+choose, and a shared cache in front of the app would hand its hrefs to everyone.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ def install(server: Flask, config: ProxyConfig, *, prefix: str = "/",
             clock: Callable[[], float] = time.time) -> None:
     """Serve the proxy at `<prefix>proxy` on `server`; `clock` (epoch seconds) judges token expiry."""
     redact_logs()
+    rule = prefix.rstrip("/") + "/proxy"
+    own_url = config.public_url.rstrip("/") + "/proxy" if config.public_url else rule
     session = new_session()
     sources = {entry: TokenSource(entry, session, config, clock=clock) for entry in config.services}
     cache = ResponseCache(server, config)
@@ -54,7 +60,7 @@ def install(server: Flask, config: ProxyConfig, *, prefix: str = "/",
 
     def proxy() -> Response:
         method = "POST" if request.method == "POST" else "GET"
-        raw = unwrapped(request.query_string.decode("latin-1"))
+        raw = unwrapped(request.query_string.decode("latin-1"), own_url)
         try:
             target = parse_target(raw)
             entry = config.entry_for(target.location, method)
@@ -76,21 +82,19 @@ def install(server: Flask, config: ProxyConfig, *, prefix: str = "/",
             if isinstance(error, Refused):
                 log.warning("refused %s %r: %s", method, raw.partition("?")[0][:200], error.details[0])
             return error_response(error)
-        return browser_response(route_hrefs(upstream, request.base_url, config))
+        return browser_response(route_hrefs(upstream, own_url, config))
 
-    server.add_url_rule(prefix.rstrip("/") + "/proxy", ENDPOINT, proxy, methods=["GET", "POST"])
+    server.add_url_rule(rule, ENDPOINT, proxy, methods=["GET", "POST"])
 
 
-def unwrapped(raw: str) -> str:
+def unwrapped(raw: str, own_url: str) -> str:
     """The target with one leading copy of this proxy's own URL removed.
 
     esri-leaflet-style clients wrap an f=json href in `proxy?` themselves; an href this proxy
     already routed would otherwise arrive as `proxy?<proxy>?<url>`.
     """
-    for own in (request.base_url + "?", request.path + "?"):
-        if raw.startswith(own):
-            return raw[len(own):]
-    return raw
+    own = own_url + "?"
+    return raw[len(own):] if raw.startswith(own) else raw
 
 
 def form_pairs() -> list[tuple[str, str]] | None:
