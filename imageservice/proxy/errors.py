@@ -7,6 +7,7 @@ refusal or an upstream failure reaches the user through the same path as a serve
 from __future__ import annotations
 
 REFUSED = "The proxy refused this request."
+TOO_SLOW = "The server took too long to answer."
 
 
 class ProxyError(Exception):

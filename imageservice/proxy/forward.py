@@ -1,10 +1,11 @@
 """One upstream HTTP exchange under the proxy's rules: no redirects, a size cap, time limits.
 
-The body is read in chunks and the exchange is abandoned as soon as it passes `max_bytes` or
-`max_seconds`, so a huge or endless answer costs at most that much. Only the URL without its
-query is ever logged: the query may hold the operator's token, and so may the text of a
-`requests` exception, which is therefore never logged or shown. urllib3's debug log and
-werkzeug's access log print whole URLs, so `redact_logs()` masks secrets in both.
+The body is read in chunks and the exchange is abandoned as soon as it passes `max_bytes`, so a
+huge or endless answer costs at most that much; the caller's `Deadline` cuts it off at
+`max_seconds`, however slowly the bytes arrive. Only the URL without its query is ever logged:
+the query may hold the operator's token, and so may the text of a `requests` exception, which is
+therefore never logged or shown. urllib3's debug log and werkzeug's access log print whole URLs,
+so `redact_logs()` masks secrets in both.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from collections.abc import Sequence
 from http.cookiejar import DefaultCookiePolicy
 from dataclasses import dataclass, field
@@ -21,7 +21,8 @@ from functools import cached_property
 import requests
 
 from imageservice.proxy.config import ProxyConfig
-from imageservice.proxy.errors import ProxyError, Refused
+from imageservice.proxy.deadline import DeadlineAdapter
+from imageservice.proxy.errors import TOO_SLOW, ProxyError, Refused
 
 log = logging.getLogger(__name__)
 
@@ -79,18 +80,21 @@ class Upstream:
 
 def new_session() -> requests.Session:
     """The proxy's one Session: connection reuse, but no cookie jar, because cookies one
-    server set for one browser's request must not ride along on another browser's."""
+    server set for one browser's request must not ride along on another browser's; and
+    connection pools that honour a `Deadline`."""
     session = requests.Session()
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    for scheme in ("http://", "https://"):
+        session.mount(scheme, DeadlineAdapter())
     return session
 
 
 def send(session: requests.Session, method: str, url: str, config: ProxyConfig,
          *, query: Pairs = (), form: Pairs | None = None) -> Upstream:
-    """Send one request to `url` (no query: that goes in `query`) and read the capped answer."""
+    """Send one request to `url` (no query: that goes in `query`) and read the capped answer;
+    inside a `Deadline`, which bounds the time it takes."""
     too_large = ProxyError(502, "The server's answer is larger than the proxy allows.",
                            [f"The limit is {config.max_bytes} bytes."])
-    deadline = time.monotonic() + config.max_seconds
     try:
         with session.request(method, url, params=list(query), data=list(form) if form is not None else None,
                              stream=True, allow_redirects=False,
@@ -106,14 +110,12 @@ def send(session: requests.Session, method: str, url: str, config: ProxyConfig,
                 body += chunk
                 if len(body) > config.max_bytes:
                     raise too_large
-                if time.monotonic() > deadline:
-                    raise ProxyError(504, "The server took too long to answer.")
             headers = {name: response.headers[name] for name in PASSED_HEADERS if name in response.headers}
             content_type = response.headers.get("Content-Type", "application/octet-stream")
             return Upstream(response.status_code, content_type, bytes(body), headers)
     except requests.Timeout:
         log.warning("timed out: %s %s", method, url)
-        raise ProxyError(504, "The server took too long to answer.") from None
+        raise ProxyError(504, TOO_SLOW) from None
     except requests.RequestException as exc:
         log.warning("failed: %s %s (%s)", method, url, type(exc).__name__)
         raise ProxyError(502, "The server could not be reached.") from None

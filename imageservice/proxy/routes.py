@@ -21,6 +21,7 @@ from flask import Flask, Response, request
 
 from imageservice.proxy.cache import ResponseCache, cache_key, cacheable, storable
 from imageservice.proxy.config import ProxyConfig
+from imageservice.proxy.deadline import Deadline
 from imageservice.proxy.errors import ProxyError, Refused
 from imageservice.proxy.forward import Pairs, Upstream, new_session, redact_logs, send
 from imageservice.proxy.rewrite import route_hrefs, scrub
@@ -47,15 +48,17 @@ def install(server: Flask, config: ProxyConfig, *, prefix: str = "/",
     cache = ResponseCache(server, config)
 
     def exchange(method: str, target: Target, form: Pairs | None, source: TokenSource) -> Upstream:
-        """Send with the operator token, renewing it once if the server calls it invalid."""
-        token = source.current()
-        upstream = send(session, method, target.location.url, config, **with_token(target.query, form, token))
-        if token and upstream.error_code == 498:
-            fresh = source.renew(token)
-            if fresh:
-                token = fresh
-                upstream = send(session, method, target.location.url, config,
-                                **with_token(target.query, form, token))
+        """Send with the operator token, renewing it once if the server calls it invalid; the
+        sign-in, the request and its retry together within max_seconds."""
+        with Deadline(config.max_seconds):
+            token = source.current()
+            upstream = send(session, method, target.location.url, config, **with_token(target.query, form, token))
+            if token and upstream.error_code == 498:
+                fresh = source.renew(token)
+                if fresh:
+                    token = fresh
+                    upstream = send(session, method, target.location.url, config,
+                                    **with_token(target.query, form, token))
         return scrub(upstream, token)
 
     def proxy() -> Response:

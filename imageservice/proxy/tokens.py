@@ -25,7 +25,7 @@ from imageservice.auth import (
 )
 from imageservice.errors import ImageServiceError, ServiceTimeout
 from imageservice.proxy.config import ProxyConfig, ServiceEntry
-from imageservice.proxy.errors import ProxyError, Refused
+from imageservice.proxy.errors import TOO_SLOW, ProxyError, Refused
 from imageservice.proxy.targets import parse_location
 
 __all__ = ["RENEW_MARGIN", "TOKEN_MINUTES", "SIGN_IN_FAILED", "TokenSource"]
@@ -89,6 +89,6 @@ class TokenSource:
         except SignInError as error:
             raise ProxyError(502, SIGN_IN_FAILED, error.reasons) from None
         except ServiceTimeout:
-            raise ProxyError(504, "The server took too long to answer.") from None
+            raise ProxyError(504, TOO_SLOW) from None
         except ImageServiceError:
             raise ProxyError(502, "The server could not be reached.") from None
