@@ -1,8 +1,8 @@
 """`max_seconds` holds against an upstream that drips its answer a byte at a time, in every part
 of the answer, while never going quiet for as long as `read_timeout`.
 
-The upstream is a raw socket server on 127.0.0.1, since a dripped status line or header cannot be
-written with a WSGI app. It gives up dripping after DRIP_SECONDS and closes, so a proxy without
+The upstream is a raw socket server on 127.0.0.1, plain or over TLS, since a dripped status line
+or header cannot be written with a WSGI app. It gives up dripping after DRIP_SECONDS and closes, so a proxy without
 the deadline ends too, only late, and the tests stay bounded either way.
 """
 
@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import queue
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from ipaddress import ip_address
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from flask import Flask
 
 from imageservice.proxy import ProxyConfig, install
@@ -49,9 +56,10 @@ class DripServer:
     `dropped` gets, for each dripped answer the client abandoned, the seconds from the request
     until the client closed the connection; `accepted` counts connections."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.tls = tls
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.listener.getsockname()[1]}"
         self.dropped: queue.Queue[float] = queue.Queue()
         self.accepted = 0
         threading.Thread(target=self.accept, daemon=True).start()
@@ -66,6 +74,8 @@ class DripServer:
             threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
 
     def serve(self, conn: socket.socket) -> None:
+        if self.tls:
+            conn = self.tls.wrap_socket(conn, server_side=True)
         with conn:
             while (name := read_request(conn)) is not None:
                 start = time.monotonic()
@@ -113,6 +123,29 @@ def server() -> Iterator[DripServer]:
     drip_server.listener.close()
 
 
+@pytest.fixture
+def tls_server(tmp_path, monkeypatch) -> Iterator[DripServer]:
+    """A DripServer over TLS, with a certificate for 127.0.0.1 that the proxy's requests trust."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number())
+                   .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(hours=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ip_address("127.0.0.1"))]), False)
+                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+                   .sign(key, hashes.SHA256()))
+    (tmp_path / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "cert.pem"))
+    drip_server = DripServer(context)
+    yield drip_server
+    drip_server.listener.close()
+
+
 def proxy_for(service_url: str):
     app = Flask("deadline_proxy")
     install(app, ProxyConfig.from_mapping({"services": [{"url": service_url}], "cache_timeout": 0,
@@ -133,6 +166,15 @@ def test_an_upstream_dripping_bytes_is_cut_off_at_max_seconds(server, part):
     assert MAX_SECONDS <= seconds < MAX_SECONDS + MARGIN
     # The connection is closed then too, so no thread of the proxy is left reading it.
     assert server.dropped.get(timeout=MARGIN) < MAX_SECONDS + MARGIN
+
+
+def test_an_upstream_dripping_bytes_over_tls_is_cut_off_at_max_seconds(tls_server):
+    client = proxy_for(tls_server.url + "/drip")
+    assert client.get("/proxy", query_string=f"{tls_server.url}/drip/fast").data == b"ok"  # TLS works
+    answer, seconds = timed_fetch(client, f"{tls_server.url}/drip/length")
+    assert (answer.status_code, answer.json) == (504, TOO_SLOW)
+    assert MAX_SECONDS <= seconds < MAX_SECONDS + MARGIN
+    assert tls_server.dropped.get(timeout=MARGIN) < MAX_SECONDS + MARGIN
 
 
 def test_a_dripped_tls_handshake_is_cut_off_at_max_seconds(server):
