@@ -21,11 +21,15 @@ from components.layout import build_layout
 from imageservice.dash import register as register_layers
 from imageservice.proxy import ProxyConfig, install as install_proxy
 from imageservice.server import RedactingRequestHandler
+from signin import CONFIG_ENV as AUTH_CONFIG_ENV, PUBLIC_ENV, AuthConfig, exposure_problem, protect
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA_DIR = HERE / ".data"
 # Relative, so it resolves against whatever host and port the app is served on.
 DEFAULT_SERVICE_URL = "/arcgis/rest/services/SampleMultispectral/ImageServer"
+# Open even with sign-in: the dashboard's callbacks read the embedded ImageServer over HTTP from
+# the server itself, without the browser's credentials (docs/hosting.md, "Sign-in").
+SAMPLE_SERVER_ROUTE = "/arcgis/<path:path>"
 
 
 def create_app(
@@ -35,13 +39,17 @@ def create_app(
     data_dir: Path | None = DEFAULT_DATA_DIR,
     layer_options: dict | None = None,
     proxy_config: ProxyConfig | None = None,
+    auth_config: AuthConfig | None = None,
 ) -> Dash:
     """Build the Dash app; `data_dir=None` leaves out the embedded ImageServer. `layer_options`
     (LayerParams fields, e.g. {"band_ids": [3, 2, 1]}) apply to every service opened.
     `proxy_config` serves the resource proxy at /proxy (see docs/proxy.md); a service it allows is
-    then opened through it, for the layer and the dashboard's own requests."""
+    then opened through it, for the layer and the dashboard's own requests. `auth_config` asks
+    for sign-in on every route but the embedded ImageServer's (docs/hosting.md)."""
     app = Dash(__name__, title="ArcGIS Image Service Explorer", assets_folder=str(HERE / "assets"),
                background_callback_manager=background_manager())
+    if auth_config is not None:
+        protect(app, auth_config, open_routes=[SAMPLE_SERVER_ROUTE] if data_dir is not None else [])
     if data_dir is not None:
         mount_sample_server(app, data_dir)
     if proxy_config is not None:
@@ -90,6 +98,14 @@ def proxy_config(path: str) -> ProxyConfig:
         raise argparse.ArgumentTypeError(f"proxy configuration {path}: {exc}") from None
 
 
+def auth_config(path: str) -> AuthConfig | None:
+    """The sign-in file (and IMAGESERVICE_AUTH_USERS), or a clear usage error; None: no sign-in."""
+    try:
+        return AuthConfig.from_env({**os.environ, AUTH_CONFIG_ENV: path})
+    except (OSError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(f"sign-in configuration {path or 'from the environment'}: {exc}") from None
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     env = os.environ.get
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -104,20 +120,36 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='layer options as JSON with Python names, e.g. \'{"band_ids": [3, 2, 1], "opacity": 0.8}\'')
     parser.add_argument("--proxy-config", type=proxy_config, default=env("IMAGESERVICE_PROXY_CONFIG"),
                         help="serve the resource proxy at /proxy with this allow-list (TOML or JSON, see docs/proxy.md)")
+    parser.add_argument("--auth-config", type=auth_config, default=env(AUTH_CONFIG_ENV, ""),
+                        help="ask for sign-in: basic-auth users or an OpenID Connect provider (TOML or JSON, "
+                             "see docs/hosting.md)")
+    parser.add_argument("--public", action="store_true",
+                        default=env(PUBLIC_ENV, "").lower() in ("1", "true", "yes"),
+                        help="listen beyond this machine without sign-in although the proxy holds operator credentials")
     parser.add_argument("--no-embedded-server", action="store_true", help="do not serve the sample ImageServer")
     parser.add_argument("--debug", action="store_true")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    problem = exposure_problem(args.host, args.proxy_config, args.auth_config, args.public)
+    if problem:
+        parser.exit(2, problem + "\n")
+    return args
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    app = create_app(
+def build(args: argparse.Namespace) -> Dash:
+    """The dashboard the command line (or, under gunicorn, the environment) describes."""
+    return create_app(
         service_url=args.service_url,
         basemap_key=args.basemap,
         data_dir=None if args.no_embedded_server else args.data_dir,
         layer_options=args.layer_options,
         proxy_config=args.proxy_config,
+        auth_config=args.auth_config,
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    app = build(args)
     print(f"Dashboard: http://{args.host}:{args.port}/", flush=True)
     # The access log must not show tokens or passwords in request lines.
     app.run(host=args.host, port=args.port, debug=args.debug, request_handler=RedactingRequestHandler)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from dash import Dash
 
-from app import create_app, parse_args
+from app import build, parse_args
 from callbacks.background import REDIS_ENV, celery_app
 
 
@@ -40,11 +40,11 @@ def data_lock(data_dir: Path) -> Iterator[None]:
 
 @functools.cache
 def dashboard() -> Dash:
-    """The dashboard `python app.py` would serve with no arguments, with its embedded ImageServer."""
+    """The dashboard `python app.py` would serve with no arguments, with its embedded ImageServer.
+    It refuses to start as app.py does: IMAGESERVICE_HOST is where serve.sh binds gunicorn."""
     args = parse_args([])
     with data_lock(args.data_dir):
-        return create_app(service_url=args.service_url, basemap_key=args.basemap, data_dir=args.data_dir,
-                          layer_options=args.layer_options, proxy_config=args.proxy_config)
+        return build(args)
 
 
 def __getattr__(name: str) -> object:
