@@ -4,8 +4,10 @@
 #   scripts/serve.sh [web] [gunicorn options]       gunicorn: $WEB_WORKERS processes x $WEB_THREADS threads
 #   scripts/serve.sh worker [celery options]        the Celery worker (needs REDIS_URL): $CELERY_CONCURRENCY processes
 # Settings come from the environment as for app.py: IMAGESERVICE_HOST, IMAGESERVICE_PORT, IMAGESERVICE_DATA_DIR,
-# IMAGESERVICE_URL, IMAGESERVICE_BASEMAP, IMAGESERVICE_LAYER_OPTIONS; and REDIS_URL. Give the web server and
-# the worker the same settings. SERVE_SKIP_SETUP=1 skips the install check (the tests set it).
+# IMAGESERVICE_URL, IMAGESERVICE_BASEMAP, IMAGESERVICE_LAYER_OPTIONS, IMAGESERVICE_PROXY_CONFIG; sign-in with
+# IMAGESERVICE_AUTH_CONFIG (and its secrets), or IMAGESERVICE_PUBLIC=1; and REDIS_URL. Give the web server and
+# the worker the same settings. Both refuse to start on a host beyond loopback while the proxy holds operator
+# credentials and nobody has to sign in (docs/hosting.md, "Sign-in"). SERVE_SKIP_SETUP=1 skips the install check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -n "${SERVE_SKIP_SETUP:-}" ] || scripts/setup.sh hosting
