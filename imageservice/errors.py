@@ -44,3 +44,7 @@ class ServiceTimeout(ImageServiceError):
 
 class InvalidResponse(ImageServiceError):
     """An answer that is not a usable ArcGIS response: not JSON, an HTTP error page, not an ImageServer."""
+
+
+class FetchRefused(ImageServiceError):
+    """The server's fetch policy does not allow this URL (see imageservice.fetchpolicy); nothing was sent."""

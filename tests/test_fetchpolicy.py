@@ -1,0 +1,105 @@
+"""The fetch policy: which URLs the server side may fetch when the dashboard is hosted.
+
+Internal targets are real servers on other loopback addresses (127.0.0.2, 127.0.0.3) that record
+every request, so "refused" also means "nothing was sent". Name resolution is replaced where a
+test needs a name that points somewhere; nothing leaves this machine.
+"""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from imageservice import fetchpolicy
+from imageservice.errors import FetchRefused, ServiceUnreachable
+from imageservice.fetchpolicy import FetchPolicy
+
+
+def resolving(monkeypatch: pytest.MonkeyPatch, names: dict[str, list[str]]) -> None:
+    """Make the policy's name resolution answer `names` (host -> addresses), nothing else."""
+    def getaddrinfo(host: str, port: int, *args, **kwargs) -> list:
+        if host not in names:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        family = {4: socket.AF_INET, 6: socket.AF_INET6}
+        return [(family[6 if ":" in a else 4], socket.SOCK_STREAM, 6, "", (a, port)) for a in names[host]]
+
+    monkeypatch.setattr(fetchpolicy.socket, "getaddrinfo", getaddrinfo)
+
+
+# --- the policy --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", [
+    "127.0.0.1", "127.0.0.2", "localhost", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
+    "100.64.0.1", "0.0.0.0", "224.0.0.1", "240.0.0.1", "255.255.255.255", "192.0.2.1",
+    "[::1]", "[::]", "[fe80::1]", "[fc00::1]", "[fd12:3456::1]", "[fec0::1]", "[ff02::1]",
+    "[::ffff:127.0.0.1]", "[::ffff:10.0.0.1]", "[2002:7f00:1::]", "[64:ff9b::7f00:1]",
+    "2130706433", "0x7f.1", "017700000001", "127.1",  # 127.0.0.1 in the spellings inet_aton reads
+])
+def test_non_public_addresses_are_refused(host: str) -> None:
+    with pytest.raises(FetchRefused, match="is not allowed: the server fetches only public addresses"):
+        FetchPolicy().check(f"http://{host}/arcgis/rest/services/S/ImageServer")
+
+
+@pytest.mark.parametrize("url", ["https://8.8.8.8/arcgis/rest/services/S/ImageServer?f=json",
+                                 "http://[2001:4860:4860::8888]:8080/arcgis/rest/services/S/ImageServer"])
+def test_public_addresses_are_allowed(url: str) -> None:
+    FetchPolicy().check(url)
+
+
+def test_every_address_of_a_name_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    resolving(monkeypatch, {"images.example": ["93.184.216.34", "2606:2800:220:1::1"],
+                            "inside.example": ["10.0.0.7"],
+                            "mixed.example": ["93.184.216.34", "192.168.0.9"],
+                            "six.example": ["fd00::5"]})
+    FetchPolicy().check("https://images.example/arcgis/rest/services/S/ImageServer")
+    for name in ("inside.example", "mixed.example", "six.example"):
+        with pytest.raises(FetchRefused, match=f"^{name} is not allowed"):
+            FetchPolicy().check(f"https://{name}/arcgis/rest/services/S/ImageServer")
+
+
+def test_a_name_that_does_not_resolve_is_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
+    resolving(monkeypatch, {})
+    with pytest.raises(ServiceUnreachable, match="Could not find the host nowhere.example"):
+        FetchPolicy().check("https://nowhere.example/arcgis/rest/services/S/ImageServer")
+
+
+def test_a_listed_prefix_is_allowed_at_any_address_but_only_below_it() -> None:
+    policy = FetchPolicy(allowed=("http://10.0.0.5:6080/arcgis/rest/services/Team/",))
+    policy.check("http://10.0.0.5:6080/arcgis/rest/services/Team/Imagery/ImageServer/identify?f=json")
+    policy.check("http://10.0.0.5:6080/arcgis/rest/services/Team")
+    for url in ("http://10.0.0.5:6080/arcgis/rest/services/TeamB/ImageServer",  # a longer segment
+                "http://10.0.0.5:6080/arcgis/rest/services/Other/ImageServer",
+                "http://10.0.0.5:6081/arcgis/rest/services/Team/ImageServer",  # another port
+                "https://10.0.0.5:6080/arcgis/rest/services/Team/ImageServer",  # another scheme
+                "http://10.0.0.6:6080/arcgis/rest/services/Team/ImageServer"):
+        with pytest.raises(FetchRefused, match="is not allowed"):
+            policy.check(url)
+
+
+@pytest.mark.parametrize("url", [
+    "http://10.0.0.5:6080/arcgis/rest/services/Team/../../admin",
+    "http://10.0.0.5:6080/arcgis/rest/services/Team/%2e%2e/%2E%2E/admin",
+    "http://10.0.0.5:6080/arcgis/rest/services/Team/..%5c..%5cadmin",
+    "http://8.8.8.8@127.0.0.1/arcgis/rest/services/S/ImageServer",
+    "http://127.0.0.1\\@8.8.8.8/arcgis/rest/services/S/ImageServer",
+    "http://8.8.8.8 /arcgis/rest/services/S/ImageServer",
+    "http://8.8.8.8:99999/arcgis/rest/services/S/ImageServer",
+    "file:///etc/passwd",
+    "gopher://8.8.8.8/",
+    "/arcgis/rest/services/S/ImageServer",
+])
+def test_disguised_or_non_http_urls_are_refused(url: str) -> None:
+    with pytest.raises(FetchRefused):
+        FetchPolicy(allowed=("http://10.0.0.5:6080/arcgis/rest/services/Team",)).check(url)
+
+
+def test_this_app_is_allowed_at_its_own_port_on_this_machine_only() -> None:
+    policy = FetchPolicy(own_port=8050)
+    policy.check("http://127.0.0.1:8050/arcgis/rest/services/S/ImageServer")
+    policy.check("http://localhost:8050/arcgis/rest/services/S/ImageServer")
+    for url in ("http://127.0.0.1:8051/arcgis/rest/services/S/ImageServer",  # another port here
+                "http://10.255.255.1:8050/arcgis/rest/services/S/ImageServer"):  # not this machine
+        with pytest.raises(FetchRefused):
+            policy.check(url)
