@@ -190,7 +190,7 @@ def _image_parser(raw: bool) -> Callable[[requests.Response, str], bytes]:
         body = _load_json(content)
         _raise_for_error(body, response, url)
         if body is not None:
-            raise InvalidResponse(f"{url} answered f=image with JSON instead of an image: {content[:200]!r}")
+            raise InvalidResponse(f"{url} answered f=image with JSON instead of an image ({_describe(response)})")
         if raw:
             return content
         raise InvalidResponse(
@@ -213,7 +213,8 @@ def _raise_for_error(body: Any, response: requests.Response, url: str) -> None:
     if response.status_code in AUTH_CODES:
         raise AuthenticationRequired(response.status_code, response.reason or "Authentication required", [], url)
     if response.status_code >= 400:
-        raise InvalidResponse(f"{url} answered HTTP {response.status_code} {response.reason} ({_describe(response)})")
+        status = f"HTTP {response.status_code} {response.reason}"
+        raise InvalidResponse(f"{url} answered {status} ({_content_type(response)})")
 
 
 def _load_json(content: bytes) -> Any:
@@ -225,8 +226,13 @@ def _load_json(content: bytes) -> Any:
 
 
 def _describe(response: requests.Response) -> str:
-    content_type = response.headers.get("Content-Type") or "no content type"
-    return f"{content_type}, starting {response.content[:60]!r}"
+    """Status and content type, never the body: it may be anything a server has, and the message
+    reaches whoever typed the URL."""
+    return f"HTTP {response.status_code}, {_content_type(response)}"
+
+
+def _content_type(response: requests.Response) -> str:
+    return response.headers.get("Content-Type") or "no content type"
 
 
 def _root_cause(error: BaseException) -> str:

@@ -124,7 +124,7 @@ class ImageMapLayer:
             return urls.export_image_url(self.params, view)
         response = self.client.export_image(urls.export_params(self.params, view))
         if not isinstance(response, dict) or "href" not in response:
-            raise InvalidResponse(f"exportImage f=json response has no href: {str(response)[:200]}")
+            raise InvalidResponse("exportImage f=json response has no href")
         return urls.href_url(self.params, response["href"])
 
     def metadata(self) -> dict:

@@ -7,13 +7,81 @@ test needs a name that points somewhere; nothing leaves this machine.
 
 from __future__ import annotations
 
+import json
 import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from imageservice import fetchpolicy
-from imageservice.errors import FetchRefused, ServiceUnreachable
+from imageservice.client import ImageServiceClient
+from imageservice.errors import FetchRefused, InvalidResponse, ServiceUnreachable
 from imageservice.fetchpolicy import FetchPolicy
+from imageservice.layer import ImageMapLayer
+from imageservice.urls import View
+
+SECRET = b"SECRET-INTERNAL-DATA"
+SERVICE = "/arcgis/rest/services/S/ImageServer"
+METADATA = {"currentVersion": 10.9, "name": "S", "bandCount": 1, "pixelType": "U8",
+            "extent": {"xmin": 0, "ymin": 0, "xmax": 1, "ymax": 1, "spatialReference": {"wkid": 4326}}}
+Answer = tuple[int, dict[str, str], bytes]
+
+
+@dataclass
+class Recorder:
+    """A server on one loopback address: what it answers and the paths it was asked for."""
+
+    base: str
+    answer: Callable[[str], Answer]
+    paths: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def recording(host: str, answer: Callable[[str], Answer]) -> Iterator[Recorder]:
+    """Serve `answer(path)` on `host` at an ephemeral port, recording each request's path."""
+    recorder = Recorder("", answer)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            recorder.paths.append(self.path)
+            status, headers, body = recorder.answer(self.path)
+            self.send_response(status)
+            for name, value in {"Content-Length": str(len(body)), **headers}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_POST = do_GET
+
+        def log_message(self, *args) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer((host, 0), Handler)
+    httpd.daemon_threads = True
+    recorder.base = f"http://{host}:{httpd.server_port}"
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield recorder
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+def secret_answer(_path: str) -> Answer:
+    return 200, {"Content-Type": "text/plain"}, SECRET
+
+
+@pytest.fixture
+def internal() -> Iterator[Recorder]:
+    """The internal host an attacker aims at: it answers every path with the secret."""
+    with recording("127.0.0.2", secret_answer) as recorder:
+        yield recorder
 
 
 def resolving(monkeypatch: pytest.MonkeyPatch, names: dict[str, list[str]]) -> None:
@@ -103,3 +171,33 @@ def test_this_app_is_allowed_at_its_own_port_on_this_machine_only() -> None:
                 "http://10.255.255.1:8050/arcgis/rest/services/S/ImageServer"):  # not this machine
         with pytest.raises(FetchRefused):
             policy.check(url)
+
+
+# --- the client --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("status", "content_type", "operation", "words"), [
+    (200, "text/plain", "metadata", "the response is not JSON (HTTP 200, text/plain)"),
+    (500, "text/html", "query", "answered HTTP 500 Internal Server Error (text/html)"),
+    (200, "image/png", "image", "neither an image (PNG, JPEG, TIFF, GIF, BMP) nor JSON (HTTP 200, image/png)"),
+])
+def test_a_non_arcgis_body_is_never_repeated(status: int, content_type: str, operation: str, words: str) -> None:
+    with recording("127.0.0.2", lambda _path: (status, {"Content-Type": content_type}, SECRET)) as server:
+        client = ImageServiceClient(server.base + SERVICE)
+        calls = {"metadata": client.metadata, "query": lambda: client.query({}),
+                 "image": lambda: client.export_image({"f": "image", "format": "png"})}
+        with pytest.raises(InvalidResponse) as caught:
+            calls[operation]()
+    assert words in str(caught.value)
+    assert SECRET.decode() not in str(caught.value)
+
+
+def test_json_where_an_image_was_asked_is_not_repeated() -> None:
+    body = json.dumps({"note": SECRET.decode()}).encode()
+    with recording("127.0.0.2", lambda _path: (200, {"Content-Type": "application/json"}, body)) as server:
+        client = ImageServiceClient(server.base + SERVICE)
+        with pytest.raises(InvalidResponse, match="answered f=image with JSON instead of an image") as caught:
+            client.export_image({"f": "image"})
+        with pytest.raises(InvalidResponse, match="has no href") as no_href:
+            ImageMapLayer(server.base + SERVICE, f="json").export_url(View(0.0, 0.0, 1.0, 1.0, 10, 10))
+    assert SECRET.decode() not in str(caught.value) + str(no_href.value)
