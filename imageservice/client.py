@@ -24,6 +24,7 @@ from imageservice.errors import (
     ServiceTimeout,
     ServiceUnreachable,
 )
+from imageservice.fetchpolicy import FetchPolicy
 from imageservice.params import normalize_url
 
 EventHandler = Callable[[dict], None]
@@ -66,10 +67,13 @@ class ImageServiceClient:
         session: requests.Session | None = None,
         request_params: Mapping[str, str] | None = None,
         on_event: EventHandler | None = None,
+        policy: FetchPolicy | None = None,
     ) -> None:
         """`url` may carry a query string (?foo=bar): it rides along on every request, like
         esri-leaflet's requestParams. A token found there becomes the client's token, so that
-        authenticate() can replace it."""
+        authenticate() can replace it. With a `policy` (a server fetching URLs its visitors
+        typed), every request's URL, the proxy's when there is one, is checked before it is sent
+        and redirects are not followed."""
         self.base_url, url_params = normalize_url(url)
         self.request_params = {**url_params, **(request_params or {})}
         url_token = self.request_params.pop("token", None)
@@ -78,6 +82,7 @@ class ImageServiceClient:
         self.timeout = timeout
         self.session = session or requests.Session()
         self.on_event = on_event
+        self.policy = policy
         self._pending: list[_Call] = []
 
     # --- public operations --------------------------------------------------------------------
@@ -145,14 +150,22 @@ class ImageServiceClient:
         return result
 
     def _send(self, prepared: urls.PreparedRequest) -> requests.Response:
-        """The transport alone: only connection problems are handled here."""
+        """The transport alone: the policy's check and connection problems are handled here."""
         host = urlsplit(prepared.url).netloc
+        if self.policy is not None:
+            self.policy.check(prepared.url)
         try:
-            return self.session.request(prepared.method, prepared.url, data=prepared.data, timeout=self.timeout)
+            response = self.session.request(prepared.method, prepared.url, data=prepared.data,
+                                            timeout=self.timeout, allow_redirects=self.policy is None)
         except requests.Timeout as error:
             raise ServiceTimeout(f"{host} did not answer within {self.timeout:g} s") from error
         except requests.RequestException as error:
             raise ServiceUnreachable(f"Could not connect to {host}: {_root_cause(error)}") from error
+        if response.is_redirect:
+            where = response.headers.get("Location", "elsewhere")
+            raise InvalidResponse(f"{host} answered with a redirect to {where}, which is not followed here: "
+                                  "open the service at the address the server gives")
+        return response
 
     def _failed(self, call: _Call, event: dict, error: ImageServiceError) -> None:
         """esri-leaflet's order: authenticationrequired, requesterror, requestend."""

@@ -14,6 +14,7 @@ from typing import Any
 from imageservice import urls
 from imageservice.client import ImageServiceClient
 from imageservice.errors import InvalidResponse
+from imageservice.fetchpolicy import FetchPolicy
 from imageservice.metadata import ServiceInfo, parse_service_info
 from imageservice.params import LayerParams, parse_no_data
 from imageservice.tasks import ComputeHistograms, GetSamples, IdentifyImage, Query
@@ -22,11 +23,14 @@ from imageservice.tasks import ComputeHistograms, GetSamples, IdentifyImage, Que
 class ImageMapLayer:
     """An ArcGIS ImageServer layer: options, export URLs, identify and query."""
 
-    def __init__(self, url: str, *, client: ImageServiceClient | None = None, **options: Any) -> None:
+    def __init__(self, url: str, *, client: ImageServiceClient | None = None, policy: FetchPolicy | None = None,
+                 **options: Any) -> None:
         """`options` are LayerParams fields (format, band_ids, no_data, ...); `client` is optional
-        and otherwise built on first use from the url, token, proxy and request params."""
+        and otherwise built on first use from the url, token, proxy and request params, with
+        `policy` (see ImageServiceClient)."""
         self.params = LayerParams.from_dict({"url": url, **options})
         self._client = client
+        self._policy = policy
 
     def _set(self, **changes: Any) -> ImageMapLayer:
         self.params = self.params.replace(**changes)
@@ -36,7 +40,8 @@ class ImageMapLayer:
     def client(self) -> ImageServiceClient:
         if self._client is None:
             p = self.params
-            self._client = ImageServiceClient(p.url, token=p.token, proxy=p.proxy, request_params=p.request_params)
+            self._client = ImageServiceClient(p.url, token=p.token, proxy=p.proxy, request_params=p.request_params,
+                                              policy=self._policy)
         return self._client
 
     # --- options (each setter maps to exactly one wire parameter) ------------------------------

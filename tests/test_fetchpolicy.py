@@ -176,6 +176,62 @@ def test_this_app_is_allowed_at_its_own_port_on_this_machine_only() -> None:
 # --- the client --------------------------------------------------------------------------------
 
 
+def test_the_client_refuses_before_sending_anything(internal: Recorder) -> None:
+    client = ImageServiceClient(internal.base + "/internal/admin/ImageServer", policy=FetchPolicy())
+    with pytest.raises(FetchRefused, match="^127.0.0.2 is not allowed"):
+        client.metadata()
+    with pytest.raises(FetchRefused):
+        client.identify({"geometry": "1,2"})
+    assert internal.paths == []
+
+
+def test_a_proxy_is_checked_like_the_service(internal: Recorder) -> None:
+    """The connection goes to the proxy, so that is the URL the policy judges."""
+    client = ImageServiceClient("https://8.8.8.8/arcgis/rest/services/S/ImageServer",
+                                proxy=internal.base + "/relay", policy=FetchPolicy())
+    with pytest.raises(FetchRefused, match="^127.0.0.2 is not allowed"):
+        client.metadata()
+    assert internal.paths == []
+
+
+def test_a_redirect_is_not_followed(internal: Recorder) -> None:
+    def redirect(_path: str) -> Answer:
+        return 302, {"Location": internal.base + "/internal/admin"}, b""
+
+    with recording("127.0.0.3", redirect) as listed:
+        client = ImageServiceClient(listed.base + SERVICE, policy=FetchPolicy(allowed=(listed.base + "/arcgis",)))
+        with pytest.raises(InvalidResponse, match="redirect.*not followed"):
+            client.metadata()
+        assert len(listed.paths) == 1
+    assert internal.paths == []
+
+
+def test_a_listed_service_is_fetched() -> None:
+    def service(_path: str) -> Answer:
+        return 200, {"Content-Type": "application/json"}, json.dumps(METADATA).encode()
+
+    with recording("127.0.0.3", service) as listed:
+        layer = ImageMapLayer(listed.base + SERVICE, policy=FetchPolicy(allowed=(listed.base + SERVICE,)))
+        assert layer.metadata()["name"] == "S"
+        assert [path.split("?")[0] for path in listed.paths] == [SERVICE + "/"]
+
+
+def test_the_layer_passes_its_policy_to_the_client_it_builds(internal: Recorder) -> None:
+    layer = ImageMapLayer(internal.base + "/internal/admin/ImageServer", policy=FetchPolicy())
+    for request in (layer.metadata, lambda: layer.identify().at(1.0, 2.0).run(), lambda: layer.query().run()):
+        with pytest.raises(FetchRefused):
+            request()
+    assert internal.paths == []
+
+
+def test_without_a_policy_the_client_fetches_anything(internal: Recorder) -> None:
+    """Single-user mode on loopback: any URL, the body still not repeated."""
+    with pytest.raises(InvalidResponse) as caught:
+        ImageServiceClient(internal.base + "/internal/admin/ImageServer").metadata()
+    assert len(internal.paths) == 1
+    assert SECRET.decode() not in str(caught.value)
+
+
 @pytest.mark.parametrize(("status", "content_type", "operation", "words"), [
     (200, "text/plain", "metadata", "the response is not JSON (HTTP 200, text/plain)"),
     (500, "text/html", "query", "answered HTTP 500 Internal Server Error (text/html)"),
