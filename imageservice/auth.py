@@ -6,7 +6,8 @@ are pure functions; the two HTTP calls go through the caller's requests.Session.
 sign-in and the resource proxy's operator sign-in both use this module, so the logic exists once.
 
 The password is sent only to a token service on the service's own origin or on https, and never
-through a redirect (a 3xx is an error, not followed).
+through a redirect (a 3xx is an error, not followed). A server signing in for its visitors passes
+its fetch policy: both URLs are checked against it before anything is sent.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from imageservice.errors import ImageServiceError, ServiceTimeout, ServiceUnreachable
+from imageservice.fetchpolicy import FetchPolicy
 
 # A generated token is replaced this many seconds before it expires, or halfway through its life if
 # that is shorter (a server handing out one-minute tokens must not get a sign-in per request).
@@ -131,10 +133,11 @@ def parse_token(body: Any) -> Token:
 # --- the HTTP calls ------------------------------------------------------------------------------
 
 
-def discover_token_service(session: requests.Session, service_url: str, *, timeout: Timeout = 20.0) -> str:
+def discover_token_service(session: requests.Session, service_url: str, *, timeout: Timeout = 20.0,
+                           policy: FetchPolicy | None = None) -> str:
     """The token service URL a service's server advertises, checked as safe for a password."""
     address = info_url(service_url)
-    response = _send(session, "GET", address, timeout, params={"f": "json"})
+    response = _send(session, "GET", address, timeout, policy, params={"f": "json"})
     if response.status_code >= 400:
         raise NoTokenService(
             f"{_host(address)} does not offer a token sign-in (rest/info answered HTTP {response.status_code}).",
@@ -145,21 +148,26 @@ def discover_token_service(session: requests.Session, service_url: str, *, timeo
 
 
 def generate_token(session: requests.Session, token_url: str, username: str, password: str, *,
-                   minutes: int = TOKEN_MINUTES, timeout: Timeout = 20.0) -> Token:
+                   minutes: int = TOKEN_MINUTES, timeout: Timeout = 20.0, policy: FetchPolicy | None = None) -> Token:
     """POST the credentials to a token service (already checked by `check_token_service`)."""
-    response = _send(session, "POST", token_url, timeout, data=token_form(username, password, minutes=minutes))
+    form = token_form(username, password, minutes=minutes)
+    response = _send(session, "POST", token_url, timeout, policy, data=form)
     return parse_token(_json(response))
 
 
 def sign_in(session: requests.Session, service_url: str, username: str, password: str, *,
-            minutes: int = TOKEN_MINUTES, timeout: Timeout = 20.0) -> Token:
+            minutes: int = TOKEN_MINUTES, timeout: Timeout = 20.0, policy: FetchPolicy | None = None) -> Token:
     """A token for the server of `service_url`, through the token service its rest/info names."""
-    token_url = discover_token_service(session, service_url, timeout=timeout)
-    return generate_token(session, token_url, username, password, minutes=minutes, timeout=timeout)
+    token_url = discover_token_service(session, service_url, timeout=timeout, policy=policy)
+    return generate_token(session, token_url, username, password, minutes=minutes, timeout=timeout, policy=policy)
 
 
-def _send(session: requests.Session, method: str, url: str, timeout: Timeout, **kwargs: Any) -> requests.Response:
-    """One request without redirects; only transport failures are handled here."""
+def _send(session: requests.Session, method: str, url: str, timeout: Timeout, policy: FetchPolicy | None,
+          **kwargs: Any) -> requests.Response:
+    """One request without redirects, checked against `policy` first; only transport failures
+    are handled here."""
+    if policy is not None:
+        policy.check(url)
     try:
         response = session.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
     except requests.Timeout:

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 
 from imageservice import fetchpolicy
+from imageservice.auth import sign_in
 from imageservice.client import ImageServiceClient
 from imageservice.errors import FetchRefused, InvalidResponse, ServiceUnreachable
 from imageservice.fetchpolicy import FetchPolicy
@@ -257,3 +259,25 @@ def test_json_where_an_image_was_asked_is_not_repeated() -> None:
         with pytest.raises(InvalidResponse, match="has no href") as no_href:
             ImageMapLayer(server.base + SERVICE, f="json").export_url(View(0.0, 0.0, 1.0, 1.0, 10, 10))
     assert SECRET.decode() not in str(caught.value) + str(no_href.value)
+
+
+# --- sign-in -----------------------------------------------------------------------------------
+
+
+def test_sign_in_asks_nothing_of_a_refused_server(internal: Recorder) -> None:
+    with pytest.raises(FetchRefused):
+        sign_in(requests.Session(), internal.base + SERVICE, "analyst", "pass", policy=FetchPolicy())
+    assert internal.paths == []
+
+
+def test_sign_in_sends_no_password_to_a_refused_token_service(internal: Recorder) -> None:
+    """The server's rest/info may name any token service: it is checked before the POST."""
+    def info(_path: str) -> Answer:
+        body = {"authInfo": {"isTokenBasedSecurity": True, "tokenServicesUrl": "https://10.0.0.9/tokens"}}
+        return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+    with recording("127.0.0.3", info) as listed:
+        with pytest.raises(FetchRefused, match="^10.0.0.9 is not allowed"):
+            sign_in(requests.Session(), listed.base + SERVICE, "analyst", "pass",
+                    policy=FetchPolicy(allowed=(listed.base + "/arcgis",)))
+        assert [path.split("?")[0] for path in listed.paths] == ["/arcgis/rest/info"]
