@@ -29,6 +29,7 @@ from dash import Dash, Input, Output, State, ctx, no_update
 from components import ids
 from components.authpanel import CLOSED_PROMPT
 from imageservice.dash import ImageMapLayerAIO, edit
+from imageservice.dash.imagemaplayer import current_policy
 from imageservice.auth import SignInRefused, Token, server_root, sign_in
 from imageservice.errors import ImageServiceError
 
@@ -112,7 +113,7 @@ def signed_in(credentials: dict | None, service_url: str | None, now: float) -> 
     if not username or not password:
         return no_update, "Enter a username and a password."
     try:
-        token = sign_in(requests.Session(), service_url, username, password)
+        token = sign_in(requests.Session(), service_url, username, password, policy=current_policy())
     except ImageServiceError as error:
         return no_update, f"Could not sign in: {error}"
     return new_session(token, service_url, username, now), ""
@@ -147,7 +148,8 @@ def renewed(session: dict | None, credentials: dict | None, now: float) -> dict:
         return {"interval": interval, "disabled": disabled}
     username = session["username"]
     try:
-        token = sign_in(requests.Session(), session["service"], username, credentials.get("password", ""))
+        token = sign_in(requests.Session(), session["service"], username, credentials.get("password", ""),
+                        policy=current_policy())
     except SignInRefused as error:
         return {"error": f"Could not renew the token: {error} Sign in again.", "credentials": None, "disabled": True}
     except ImageServiceError as error:

@@ -18,6 +18,7 @@ from dash import ClientsideFunction, Dash, Input, Output, State, html, no_update
 from components import ids
 from components.histogrampanel import CHART_HEIGHT, CHART_HIDDEN, CHART_SHOWN
 from imageservice.dash import ImageMapLayerAIO, edit
+from imageservice.dash.imagemaplayer import with_policy
 from imageservice.errors import ArcGISError, ImageServiceError
 from imageservice.tables import histograms_to_frame
 from imageservice.tasks import ComputeHistograms
@@ -207,7 +208,7 @@ def register(app: Dash) -> None:
         # does not hold a web worker; Dash cancels a running job when a newer view triggers it.
         background=True,
         interval=BACKGROUND_POLL_MS,
-    )(refresh_histogram)
+    )(with_policy(app, refresh_histogram))
     app.callback(
         output={
             "figure": Output(ids.HISTOGRAM_GRAPH, "figure"),

@@ -27,10 +27,10 @@ from callbacks.profiles import (
     temporal_profile,
 )
 from components import ids
-from imageservice.dash import ImageMapLayerAIO
+from imageservice.dash import ImageMapLayerAIO, edit
+from imageservice.dash.imagemaplayer import with_policy
 from components.pixelpanel import NUMBER_FORMAT, PERCENT_FORMAT, VALUE_COLUMNS, coordinates_view, pixel_marker
 from imageservice.errors import ImageServiceError
-from imageservice import ImageMapLayer
 from imageservice.metadata import normalize_wkid, parse_service_info
 from imageservice.tables import catalog_items_to_frame, identify_to_frame
 
@@ -65,7 +65,7 @@ class Pixel:
 
 def service_facts(params: dict) -> dict:
     """What the inspector needs to know about the layer's service, from its root JSON."""
-    info = parse_service_info(ImageMapLayer(**params).metadata())
+    info = parse_service_info(edit(params).metadata())
     names = {f["name"] for f in info.fields}
     oid = info.object_id_field or next((f["name"] for f in info.fields if f.get("type") == "esriFieldTypeOID"), "OBJECTID")
     return {
@@ -101,7 +101,7 @@ def refresh_service(params: dict | None, stored: dict | None) -> dict | None:
 def identify_pixel(params: dict, lat: float, lng: float, service: dict, *, apply_rendering_rule: bool = False) -> Pixel:
     """identify at a lat/lng with the layer's mosaic rule and time (and its rendering rule when
     asked), parsed into band values and catalog items, with a message for outside/NoData/errors."""
-    task = ImageMapLayer(**params).identify().at(lat, lng).return_catalog_items(True)
+    task = edit(params).identify().at(lat, lng).return_catalog_items(True)
     if apply_rendering_rule and params.get("rendering_rule"):
         task.set_rendering_rule(params["rendering_rule"])
     try:
@@ -363,7 +363,7 @@ def register(app: Dash) -> None:
         prevent_initial_call=True,
     )
     def profile_job(set_progress, point, _runs, params_data, service):
-        return run_profile(set_progress, point, params_data, service)
+        return with_policy(app, run_profile)(set_progress, point, params_data, service)
 
     app.callback(
         Output(ids.TEMPORAL_STATUS, "children", allow_duplicate=True),

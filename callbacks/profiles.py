@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 import pandas
 import plotly.graph_objects as go
 
+from imageservice.dash import edit
 from imageservice.layer import ImageMapLayer as Layer
 from imageservice.tables import identify_to_frame
 
@@ -79,7 +80,7 @@ def temporal_profile(params: dict, lat: float, lng: float, service: dict, progre
     """
     if service["date_field"] is None:
         raise ProfileUnavailable(NO_DATES)
-    layer = Layer(**params).set_time_range(None, None)
+    layer = edit(params).set_time_range(None, None)
     has_samples = service["current_version"] is None or service["current_version"] >= SAMPLES_VERSION
     if service["has_catalog"]:
         scenes = _scenes_at(layer, lat, lng, service)

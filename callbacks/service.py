@@ -14,6 +14,7 @@ from callbacks.control_options import date_field, service_options
 from components import ids
 from components.authpanel import CLOSED_PROMPT
 from imageservice.dash import NEW_ERROR, ImageMapLayerAIO
+from imageservice.dash.imagemaplayer import current_policy
 from imageservice.client import ImageServiceClient
 from imageservice.errors import AuthenticationRequired, ImageServiceError
 from imageservice import ImageMapLayer
@@ -83,7 +84,8 @@ def open_service(url: str, restored: dict | None, options: dict | None = None, s
     prompt = prompt or CLOSED_PROMPT
     service_url = absolute_url(url)
     try:
-        client = ImageServiceClient(service_url, token=token_for(session, service_url), proxy=proxy, timeout=20)
+        client = ImageServiceClient(service_url, token=token_for(session, service_url), proxy=proxy, timeout=20,
+                                    policy=current_policy())
         info = parse_service_info(client.metadata())
         params = default_params(client.base_url, info, options).to_dict()
     except AuthenticationRequired as error:

@@ -15,12 +15,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import flask
 import pytest
 import requests
+from dash import Dash
 
 from imageservice import fetchpolicy
 from imageservice.auth import sign_in
 from imageservice.client import ImageServiceClient
+from imageservice.dash.imagemaplayer import current_policy, edit, register, with_policy
 from imageservice.errors import FetchRefused, InvalidResponse, ServiceUnreachable
 from imageservice.fetchpolicy import FetchPolicy
 from imageservice.layer import ImageMapLayer
@@ -281,3 +284,49 @@ def test_sign_in_sends_no_password_to_a_refused_token_service(internal: Recorder
             sign_in(requests.Session(), listed.base + SERVICE, "analyst", "pass",
                     policy=FetchPolicy(allowed=(listed.base + "/arcgis",)))
         assert [path.split("?")[0] for path in listed.paths] == ["/arcgis/rest/info"]
+
+
+# --- the Dash component ------------------------------------------------------------------------
+
+
+def test_edit_uses_the_policy_registered_on_the_app() -> None:
+    policy = FetchPolicy(own_port=8050)
+    app = Dash(__name__)
+    register(app, fetch_policy=policy)
+    params = {"url": "http://127.0.0.2:9/internal/admin/ImageServer"}
+    with app.server.app_context():
+        assert current_policy() is policy
+        with pytest.raises(FetchRefused):
+            edit(params).metadata()
+    assert current_policy() is None  # a script, outside any app
+
+
+def test_an_app_registered_without_a_policy_has_none() -> None:
+    app = Dash(__name__)
+    register(app)
+    with app.server.test_request_context():
+        assert flask.has_app_context() and current_policy() is None
+        assert edit({"url": "http://127.0.0.2:9/x/ImageServer"}).client.policy is None
+
+
+def test_a_background_job_runs_with_the_apps_policy() -> None:
+    """A Celery worker runs background callbacks outside any request: `with_policy` gives them the
+    app's context, where `edit` finds the policy."""
+    policy = FetchPolicy()
+    app = Dash(__name__)
+    register(app, fetch_policy=policy)
+    assert with_policy(app, current_policy)() is policy
+
+
+def test_the_temporal_profile_uses_the_apps_policy(internal: Recorder) -> None:
+    from callbacks.pixel import run_profile
+
+    app = Dash(__name__)
+    register(app, fetch_policy=FetchPolicy())
+    params = {"url": internal.base + "/internal/admin/ImageServer"}
+    service = {"date_field": "AcquisitionDate", "has_catalog": True, "current_version": 10.9,
+               "object_id_field": "OBJECTID", "has_name": True, "band_names": ["b1"], "fields": []}
+    point = {"lat": 1.0, "lng": 2.0}
+    series, message = with_policy(app, run_profile)(lambda _text: None, point, params, service)
+    assert series is None and "is not allowed" in message
+    assert internal.paths == []

@@ -14,6 +14,11 @@ and zoom and swaps a double buffer, so moving the map needs no round trip.
 
 `bind_popup(fn)` identifies the clicked pixel on the server and shows what `fn` returns in a
 popup; the service's copyrightText (or the `attribution` option) goes to the map's attribution.
+
+A hosted app passes a fetch policy to `register(app, fetch_policy=...)`: it is kept in the Flask
+app's config, and every layer `edit` builds inside that app (in any callback of it, and in its
+background jobs run through `with_policy`) checks its requests against it. One app, one policy,
+no module-level state: several apps in one process each keep their own.
 """
 
 from __future__ import annotations
@@ -22,13 +27,16 @@ import html
 import json
 import logging
 import uuid
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import dash_leaflet as dl
+import flask
 from dash import MATCH, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, no_update
 
 from imageservice.errors import ImageServiceError, ParameterError
+from imageservice.fetchpolicy import FetchPolicy
 from imageservice.geojson import identify_to_geojson
 from imageservice.layer import ImageMapLayer
 from imageservice.params import LayerParams
@@ -40,6 +48,8 @@ PopupFunction = Callable[[Any, dict, dict], Any]
 # component keeps only {"bound", "options"} and the callbacks look the function up here.
 _POPUPS: dict[str, PopupFunction] = {}
 log = logging.getLogger(__name__)
+# The Flask config key under which `register` keeps the app's fetch policy.
+FETCH_POLICY = "IMAGESERVICE_FETCH_POLICY"
 
 # A transparent 1x1 GIF: the buffers need an image to be added to the map before the first view.
 BLANK = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
@@ -163,11 +173,29 @@ def edit(params: dict | None) -> ImageMapLayer:
     Every setter of imageservice.ImageMapLayer works (set_band_ids, set_no_data, set_pixel_type,
     set_time_range, set_rendering_rule, set_mosaic_rule, set_opacity, bring_to_front,
     bring_to_back, authenticate) and chains; the getters read the current value. Opacity and
-    position changes redraw without a new request; the others request a new image.
+    position changes redraw without a new request; the others request a new image. The layer's
+    requests follow the app's fetch policy (`current_policy`).
     """
     if not params:
         raise ParameterError("the layer has no service yet: its params store is empty")
-    return ImageMapLayer(**params)
+    return ImageMapLayer(**params, policy=current_policy())
+
+
+def current_policy() -> FetchPolicy | None:
+    """The fetch policy `register` kept for the app whose callback is running; None outside any
+    app (a script), where nothing is hosted."""
+    return flask.current_app.config.get(FETCH_POLICY) if flask.has_app_context() else None
+
+
+def with_policy(app: Dash, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn` run inside `app`'s Flask app context, so that `edit` finds its fetch policy there: for
+    background callbacks, which a Celery worker runs outside any request of the app."""
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with app.server.app_context():
+            return fn(*args, **kwargs)
+
+    return run
 
 
 class ImageMapLayerAIO(dl.LayerGroup):
@@ -318,13 +346,15 @@ def attribution_for(params: dict | None, current: dict) -> dict | Any:
     return {**current, "source": source, "text": text}
 
 
-def register(app: Dash) -> None:
+def register(app: Dash, *, fetch_policy: FetchPolicy | None = None) -> None:
     """Register the layer's callbacks on `app` (once per app, for any number of layers).
 
     Explicit rather than global callbacks, so several Dash apps in one process (tests, a
     multi-app server) each get their own. The layer's JS and CSS need no registration: Dash
-    serves them from the package to any app that uses the component.
+    serves them from the package to any app that uses the component. `fetch_policy` (see
+    imageservice.fetchpolicy) limits what the app's server side fetches; None fetches anything.
     """
+    app.server.config[FETCH_POLICY] = fetch_policy
     app.callback(
         Output(_id("template", MATCH), "data"),
         Input(_id("params", MATCH), "data"),
