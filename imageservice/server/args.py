@@ -1,16 +1,67 @@
 """Request arguments read the way ArcGIS Server reads them.
 
 Names are case-insensitive, blanks are trimmed, and an empty value means "not given"
-(HTML forms and many scripts send `bboxSR=&time=`).
+(HTML forms and many scripts send `bboxSR=&time=`). Numbers must be finite, in plain parameters
+and inside JSON ones, and JSON may nest only `MAX_JSON_DEPTH` levels: anything else is a 400 that
+names the parameter, never a failure further down.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .errors import BadParameter
+from .limits import MAX_JSON_DEPTH
+
+
+def finite_number(text: str) -> float:
+    """A number written as text; ValueError for anything else, infinities and NaN included."""
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text!r} is not a finite number")
+    return number
+
+
+def finite_integer(text: str) -> int:
+    """A JSON integer within a float's range: ids, times and coordinates are all used as floats."""
+    finite_number(text)
+    return int(text)
+
+
+def refuse_constant(name: str) -> float:
+    """json's hook for the NaN and Infinity literals: they are not numbers here."""
+    raise ValueError(f"{name} is not a finite number")
+
+
+def json_depth(value: Any) -> int:
+    """How deeply lists and objects nest in a parsed JSON value (a scalar is 0)."""
+    depth, level = 0, [(value, 1)]
+    while level:
+        item, at = level.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            depth = max(depth, at)
+            level.extend((child, at + 1) for child in children)
+    return depth
+
+
+def parse_json(text: str, name: str) -> Any:
+    """The JSON value of parameter `name`: finite numbers only, nested at most MAX_JSON_DEPTH deep."""
+    too_deep = BadParameter(f"'{name}' parameter is invalid: JSON nested deeper than {MAX_JSON_DEPTH} levels.")
+    try:
+        parsed = json.loads(text, parse_float=finite_number, parse_int=finite_integer, parse_constant=refuse_constant)
+    except RecursionError:
+        raise too_deep from None
+    except json.JSONDecodeError:
+        raise BadParameter(f"'{name}' parameter is not valid JSON.") from None
+    except ValueError:          # from the hooks: NaN, Infinity or a number beyond a float's range
+        raise BadParameter(f"'{name}' parameter is invalid: numbers must be finite.") from None
+    if json_depth(parsed) > MAX_JSON_DEPTH:
+        raise too_deep
+    return parsed
 
 
 class Args:
@@ -39,12 +90,7 @@ class Args:
     def json(self, name: str) -> Any:
         """A JSON-valued parameter (mosaicRule, renderingRule, geometry, ...), or None."""
         value = self.get(name)
-        if value is None:
-            return None
-        try:
-            return json.loads(value)
-        except ValueError:
-            raise BadParameter(f"'{name}' parameter is not valid JSON.") from None
+        return None if value is None else parse_json(value, name)
 
     def boolean(self, name: str, default: bool) -> bool:
         value = self.get(name)
@@ -62,18 +108,18 @@ class Args:
         if value is None:
             return default
         try:
-            return int(float(value))
+            return int(finite_number(value))
         except ValueError:
-            raise BadParameter(f"'{name}' parameter must be a number.") from None
+            raise BadParameter(f"'{name}' parameter must be a finite number.") from None
 
     def numbers(self, name: str) -> list[float] | None:
-        """A comma (or space) separated list of numbers, e.g. bbox, size, noData."""
+        """A comma (or space) separated list of finite numbers, e.g. bbox, size, noData."""
         value = self.get(name)
         if value is None:
             return None
         parts = [p for p in value.replace(" ", ",").split(",") if p]
         try:
-            return [float(p) for p in parts]
+            return [finite_number(p) for p in parts]
         except ValueError:
             raise BadParameter(f"'{name}' parameter is invalid.") from None
 
@@ -86,7 +132,7 @@ class Args:
         if len(parts) not in (1, 2):
             raise BadParameter("'time' parameter is invalid.")
         try:
-            ends = [None if p.lower() in ("null", "") else int(float(p)) for p in parts]
+            ends = [None if p.lower() in ("null", "") else int(finite_number(p)) for p in parts]
         except ValueError:
             raise BadParameter("'time' parameter is invalid.") from None
         start, end = (ends[0], ends[0]) if len(ends) == 1 else (ends[0], ends[1])

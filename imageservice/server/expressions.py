@@ -9,6 +9,7 @@ and is right-associative.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -173,7 +174,10 @@ class Parser:
     def atom(self) -> Node:
         token = self.advance()
         if token.kind == "number":
-            return Number(float(token.text))
+            value = float(token.text)
+            if not math.isfinite(value):
+                raise syntax_error("number too large", token.position)
+            return Number(value)
         if token.kind == "name":
             band = BAND.match(token.text)
             if band:

@@ -157,7 +157,9 @@ def target_point(service: Service, method: str, rule: dict, center: tuple[float,
         try:
             x, y = float(viewpoint["x"]), float(viewpoint["y"])
         except (KeyError, TypeError, ValueError):
-            raise BadParameter("'mosaicRule' parameter is invalid: 'viewpoint' needs x and y.") from None
+            x = y = math.nan
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise BadParameter("'mosaicRule' parameter is invalid: 'viewpoint' needs finite x and y.")
         crs = parse_sr(viewpoint.get("spatialReference"), "mosaicRule", service.crs)
         xs, ys = transform_points(crs, service.crs, [x], [y])
         return Point(xs[0], ys[0])
@@ -199,9 +201,11 @@ def sort_number(value: Any, is_date: bool) -> float:
         return float(value)
     text = str(value).strip()
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
-        pass
+        number = math.nan
+    if math.isfinite(number):
+        return number
     if is_date:
         try:
             return float(parse_date_ms(text.replace("/", "-")))

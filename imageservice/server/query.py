@@ -24,6 +24,7 @@ from imageservice import geojson
 from .args import Args
 from .catalog import Item, Service
 from .errors import BadParameter, UnableToComplete
+from .limits import MAX_GEOMETRY_VERTICES
 from .spatial import esri_sr, parse_sr, transform_points
 from .where import compile_where
 
@@ -33,6 +34,7 @@ GEOMETRY_FIELD = "esriFieldTypeGeometry"
 GEOMETRY_TYPES = ("esriGeometryPoint", "esriGeometryMultipoint", "esriGeometryPolyline",
                   "esriGeometryPolygon", "esriGeometryEnvelope")
 DENSIFY_STEPS = 32                       # envelopes and long edges bend when reprojected
+MAX_PRECISION = 17                       # geometryPrecision: decimal places a double can hold
 
 
 def _envelopes_intersect(query: BaseGeometry, footprint: BaseGeometry) -> bool:
@@ -73,6 +75,8 @@ def run_query(service: Service, args: Args) -> dict:
     out_crs = parse_sr(args.get("outSR"), "outSR", service.crs)
     with_geometry = args.boolean("returnGeometry", True)
     precision = args.integer("geometryPrecision")
+    if precision is not None and not 0 <= precision <= MAX_PRECISION:
+        raise BadParameter(f"'geometryPrecision' parameter is invalid: 0 to {MAX_PRECISION} decimal places.")
     features = []
     for item in page:
         feature: dict[str, Any] = {"attributes": {f["name"]: item.attributes.get(f["name"]) for f in fields}}
@@ -200,6 +204,8 @@ def query_geometry(service: Service, args: Args) -> BaseGeometry | None:
         else:
             raise BadParameter("'geometry' parameter is invalid.")
         sr = args.get("inSR")
+    if shapely.get_num_coordinates(shape) > MAX_GEOMETRY_VERTICES:
+        raise BadParameter(f"'geometry' parameter is invalid: more than {MAX_GEOMETRY_VERTICES} vertices.")
     crs = parse_sr(sr, "inSR", service.crs)
     if crs != service.crs:
         length = max(shape.bounds[2] - shape.bounds[0], shape.bounds[3] - shape.bounds[1])

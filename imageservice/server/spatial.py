@@ -6,7 +6,6 @@ Web Mercator has several ids in the wild (3857, 102100, 102113, 900913); all are
 
 from __future__ import annotations
 
-import json
 import math
 from functools import lru_cache
 from typing import Any
@@ -16,6 +15,7 @@ from rasterio.crs import CRS
 from rasterio.errors import CRSError
 from rasterio.warp import transform as transform_xy
 
+from .args import parse_json
 from .errors import BadParameter
 
 WEB_MERCATOR_IDS = {3857, 102100, 102113, 900913}
@@ -41,8 +41,8 @@ def parse_sr(value: Any, name: str = "sr", default: CRS | None = None) -> CRS:
     if isinstance(value, str):
         text = value.strip()
         try:
-            value = json.loads(text) if text.startswith("{") else int(float(text))
-        except ValueError:
+            value = parse_json(text, name) if text.startswith("{") else int(float(text))
+        except (BadParameter, ValueError, OverflowError):
             raise BadParameter(f"'{name}' parameter is invalid.") from None
     try:
         if isinstance(value, dict):
@@ -54,7 +54,7 @@ def parse_sr(value: Any, name: str = "sr", default: CRS | None = None) -> CRS:
             return _crs_from_wkid(int(wkid))
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return _crs_from_wkid(int(value))
-    except (CRSError, ValueError, TypeError):
+    except (CRSError, ValueError, TypeError, OverflowError):
         pass
     raise BadParameter(f"'{name}' parameter is invalid.")
 

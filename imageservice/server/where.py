@@ -11,16 +11,18 @@ matches only when the whole clause is true.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import UnableToComplete
 
 Row = Mapping[str, Any]
 Predicate = Callable[[Row], bool | None]
+T = TypeVar("T")
 
 NUMBER_FIELDS = {"esriFieldTypeOID", "esriFieldTypeInteger", "esriFieldTypeSmallInteger",
                  "esriFieldTypeDouble", "esriFieldTypeSingle", "esriFieldTypeBigInteger"}
@@ -39,6 +41,7 @@ TOKEN = re.compile(r"""
     | (?P<quoted>"[^"]+")
     | (?P<op><=|>=|<>|!=|=|<|>|\(|\)|,|-|\+)
     )""", re.VERBOSE)
+MAX_DEPTH = 64                           # nested parentheses, NOTs and functions
 DATE_TEXT = re.compile(r"^\d{4}[-/]\d{2}[-/]\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 
 
@@ -119,6 +122,7 @@ class Parser:
     def __init__(self, text: str, fields: Sequence[dict]) -> None:
         self.tokens = tokenize(text)
         self.index = 0
+        self.depth = 0
         self.fields = {f["name"].lower(): f for f in fields}
 
     # -- token helpers
@@ -144,6 +148,16 @@ class Parser:
     def expect_symbol(self, symbol: str) -> None:
         if self.symbol(symbol) is None:
             raise self.error(f"expected {symbol!r}")
+
+    def nested(self, parse: Callable[[], T]) -> T:
+        """Parse one level deeper; a limit keeps hostile clauses from exhausting the stack."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise invalid(f"nested deeper than {MAX_DEPTH} levels at position {self.current.position}.")
+        try:
+            return parse()
+        finally:
+            self.depth -= 1
 
     def error(self, expected: str) -> UnableToComplete:
         token = self.current
@@ -183,12 +197,12 @@ class Parser:
 
     def not_expr(self) -> Predicate:
         if self.keyword("NOT"):
-            return invert(self.not_expr())
+            return invert(self.nested(self.not_expr))
         return self.predicate()
 
     def predicate(self) -> Predicate:
         if self.symbol("("):
-            inner = self.or_expr()
+            inner = self.nested(self.or_expr)
             self.expect_symbol(")")
             return inner
         left = self.operand()
@@ -288,7 +302,7 @@ class Parser:
                 return Operand(constant(None), "null", literal=True)
             if word in FUNCTIONS and self.tokens[self.index + 1].text == "(":
                 self.index += 2
-                inner = self.operand()
+                inner = self.nested(self.operand)
                 self.expect_symbol(")")
                 if inner.type not in ("string", "null"):
                     raise invalid(f"{word}() needs a text value, near position {token.position}.")
@@ -301,9 +315,11 @@ class Parser:
         raise self.error("expected a field name or a value")
 
     def number(self) -> int | float:
-        text = self.current.text
+        token = self.current
         self.index += 1
-        return float(text) if any(c in text for c in ".eE") else int(text)
+        if not math.isfinite(float(token.text)):
+            raise invalid(f"the number at position {token.position} is too large.")
+        return float(token.text) if any(c in token.text for c in ".eE") else int(token.text)
 
     def field(self, name: str, position: int) -> Operand:
         info = self.fields.get(name.lower())
