@@ -1,19 +1,38 @@
-"""The embedded ImageServer's parameter hygiene: malformed input (non-finite numbers, deeply nested
-JSON and where clauses, huge geometries) is a code-400 ArcGIS error naming the parameter, never a
-code-500 answer.
+"""The embedded ImageServer's resource limits: what one request may cost is checked before anything
+big is allocated, and every refusal is an ArcGIS error envelope (code 400) naming the limit.
+
+Also the parameter hygiene that keeps malformed input from becoming a code-500 answer: non-finite
+numbers, deeply nested JSON and where clauses, and URLs too long for the HTTP server.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
+import threading
+import tracemalloc
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from imageservice.server.limits import MAX_GEOMETRY_VERTICES
-from server_fixtures import sample_root, server_url  # noqa: F401  (pytest fixtures)
+from imageservice.server.limits import (
+    DEFAULT_MEMORY_BUDGET_MB,
+    MAX_BODY_BYTES,
+    MAX_GEOMETRY_VERTICES,
+    MB,
+    MEMORY_BUDGET_ENV,
+    MemoryBudget,
+    request_bytes,
+)
+from imageservice.server.errors import ArcGISError
+from imageservice.server.server import create_app
+from server_fixtures import sample_root, server_url, serving  # noqa: F401  (pytest fixtures)
 
 SERVICE = "/arcgis/rest/services/SampleMultispectral/ImageServer"
+ELEVATION = "/arcgis/rest/services/SampleElevation/ImageServer"
+SIZE_LIMIT = "The requested image exceeds the size limit."
+INVALID = "Invalid or missing input parameters."
 POINT = '{"x":600000,"y":4270000}'
 LINE = '{"paths":[[[590000,4260000],[610000,4280000]]]}'
 ENVELOPE = '{"xmin":590000,"ymin":4260000,"xmax":610000,"ymax":4280000}'
@@ -41,13 +60,161 @@ def refused(response: requests.Response, *words: str) -> dict:
     return error
 
 
-# -- Size
+@pytest.fixture()
+def small_budget_url(sample_root):  # noqa: F811
+    """A server with a 16 MB memory budget, so its limits show with small requests."""
+    with serving(create_app(sample_root, memory_budget_mb=16)) as url:
+        yield url
+
+
+# -- Memory budget ---------------------------------------------------------------------------------
+
+def test_the_default_budget_allows_map_views_and_refuses_huge_exports():
+    budget = DEFAULT_MEMORY_BUDGET_MB * MB
+    assert request_bytes(1200, 900, 6) * 3 <= budget          # three dashboard views at once, all bands
+    assert request_bytes(2048, 2048, 3) <= budget
+    assert request_bytes(4100, 4100, 1) > budget
+
+
+def test_many_band_ids_are_refused_before_reading(server_url):  # noqa: F811
+    ids = ",".join(["0"] * 200)
+    answer = post(server_url, SERVICE + "/exportImage", f="image", size="200,200", format="png", bandIds=ids)
+    refused(answer, "'bandIds'", "at most 6")
+
+
+def test_band_ids_may_repeat_up_to_three_for_a_grey_picture(server_url):  # noqa: F811
+    answer = post(server_url, ELEVATION + "/exportImage", f="image", size="20,20", format="png", bandIds="0,0,0")
+    assert answer.headers["Content-Type"] == "image/png"
+    refused(post(server_url, ELEVATION + "/exportImage", f="image", size="20,20", bandIds="0,0,0,0"), "at most 3")
+
+
+def test_a_huge_export_is_refused_by_the_default_budget(server_url):  # noqa: F811
+    answer = post(server_url, SERVICE + "/exportImage", f="image", size="4100,4100", format="png")
+    error = refused(answer, "4100 x 4100 pixels with 6 band(s)", f"memory budget of {DEFAULT_MEMORY_BUDGET_MB} MB")
+    assert error["details"][0] == SIZE_LIMIT
+
+
+def test_the_budget_is_a_keyword_of_create_app(small_budget_url):
+    fits = post(small_budget_url, ELEVATION + "/exportImage", f="image", size="200,200", format="png")
+    assert fits.headers["Content-Type"] == "image/png"
+    answer = post(small_budget_url, SERVICE + "/exportImage", f="json", size="400,400")
+    refused(answer, "400 x 400 pixels with 6 band(s)", "memory budget of 16 MB")
+    refused(post(small_budget_url, SERVICE + "/exportImage", f="json", size="400,400", bandIds="0"), "with 1 band(s)")
+
+
+def test_the_budget_comes_from_the_environment(sample_root, monkeypatch):  # noqa: F811
+    monkeypatch.setenv(MEMORY_BUDGET_ENV, "8")
+    client = create_app(sample_root).test_client()
+    answer = client.post(SERVICE + "/exportImage", data={"f": "json", "size": "300,300"}).get_json()
+    assert "memory budget of 8 MB" in answer["error"]["details"][1]
+    monkeypatch.setenv(MEMORY_BUDGET_ENV, "lots")
+    with pytest.raises(ValueError, match=MEMORY_BUDGET_ENV):
+        create_app(sample_root)
+
+
+def test_a_rule_counts_the_widest_stage(small_budget_url):
+    """A rule that reads one band still holds a 3-band picture (Colormap): counted as 3 bands."""
+    rule = json.dumps({"rasterFunction": "Colormap", "rasterFunctionArguments": {"ColormapName": "Elevation"}})
+    answer = post(small_budget_url, ELEVATION + "/exportImage", f="json", size="400,400", renderingRule=rule)
+    refused(answer, "400 x 400 pixels with 3 band(s)")
+
+
+def test_extract_band_may_not_multiply_bands(server_url):  # noqa: F811
+    rule = json.dumps({"rasterFunction": "ExtractBand", "rasterFunctionArguments": {"BandIDs": [0] * 500}})
+    answer = post(server_url, SERVICE + "/exportImage", f="image", size="100,100", renderingRule=rule)
+    refused(answer, "'BandIDs'", "at most 6")
+
+
+def test_compute_histograms_shares_the_budget(small_budget_url):
+    answer = post(small_budget_url, SERVICE + "/computeHistograms", f="json", geometry=ENVELOPE,
+                  geometryType="esriGeometryEnvelope", pixelSize="40,40")
+    refused(answer, "500 x 500 pixels with 6 band(s)")
+
+
+def test_the_refusal_comes_before_any_pixel_is_allocated(sample_root):  # noqa: F811
+    client = create_app(sample_root).test_client()
+    tracemalloc.start()
+    try:
+        answer = client.post(SERVICE + "/exportImage", data={"f": "json", "size": "4100,4100"}).get_json()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert answer["error"]["details"][0] == SIZE_LIMIT
+    assert peak < 4 * MB
+
+
+def test_requests_wait_for_room_in_the_budget():
+    budget = MemoryBudget(megabytes=3, wait_seconds=10)
+    holding, waited, release = threading.Event(), threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with budget.reserve(1024, 16, 1):           # 2 MB: 16 Ki pixels x (1 + 3) x 32 bytes
+            holding.set()
+            release.wait(10)
+
+    def second() -> None:
+        with budget.reserve(1024, 16, 1):
+            waited.set()
+
+    first = threading.Thread(target=hold)
+    first.start()
+    assert holding.wait(10)
+    other = threading.Thread(target=second)
+    other.start()
+    assert not waited.wait(0.2)                     # 2 MB held + 2 MB asked > 3 MB: it waits
+    release.set()
+    first.join(10)
+    other.join(10)
+    assert waited.is_set()
+
+
+def test_a_full_budget_answers_busy_after_the_wait():
+    budget = MemoryBudget(megabytes=3, wait_seconds=0.05)
+    with budget.reserve(1024, 16, 1):
+        with pytest.raises(ArcGISError) as caught:
+            with budget.reserve(1024, 16, 1):
+                pass
+    assert caught.value.code == 503
+    with budget.reserve(1024, 16, 1):              # released: room again
+        pass
+
+
+# -- Request size ------------------------------------------------------------------------------------
+
+def test_a_body_over_the_limit_is_an_arcgis_error(server_url):  # noqa: F811
+    answer = requests.post(server_url + SERVICE + "/exportImage", timeout=30,
+                           data={"f": "json", "size": "10,10", "padding": "x" * (MAX_BODY_BYTES + 1)})
+    refused(answer, f"{MAX_BODY_BYTES} bytes")
+
+
+def test_a_long_get_url_gets_a_json_error_not_html(server_url):  # noqa: F811
+    parts = urlsplit(server_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    connection.request("GET", SERVICE + "/exportImage?f=json&bandIds=" + "0," * 40_000)
+    response = connection.getresponse()
+    assert response.status == 414
+    assert response.getheader("Content-Type") == "application/json"
+    error = json.loads(response.read())["error"]
+    assert error["code"] == 414 and "POST" in " ".join(error["details"])
+    connection.close()
+
 
 def test_a_geometry_with_too_many_vertices_is_refused(server_url):  # noqa: F811
     ring = [[590000 + i % 2, 4260000 + i] for i in range(MAX_GEOMETRY_VERTICES + 10)]
     geometry = json.dumps({"rings": [ring + [ring[0]]]})
     answer = post(server_url, SERVICE + "/query", f="json", geometry=geometry, geometryType="esriGeometryPolygon")
     refused(answer, "'geometry'", f"{MAX_GEOMETRY_VERTICES} vertices")
+
+
+# -- Counts --------------------------------------------------------------------------------------------
+
+def test_counts_stay_within_their_limits(server_url):  # noqa: F811
+    refused(post(server_url, SERVICE + "/getSamples", f="json", geometry=LINE,
+                 geometryType="esriGeometryPolyline", sampleCount="1001"), "1000")
+    page = post(server_url, SERVICE + "/query", f="json", resultRecordCount="100000", returnGeometry="false").json()
+    assert len(page["features"]) == 14                       # capped by maxRecordCount, not refused
+    identified = post(server_url, SERVICE + "/identify", f="json", geometry=POINT, maxItemCount="100000").json()
+    assert "catalogItems" in identified
 
 
 # -- Parameter hygiene: every malformed value is a 400 naming the parameter -------------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import platformdirs
 
+from imageservice.server.limits import MEMORY_BUDGET_ENV, budget_from_environment
 from imageservice.server.server import RedactingRequestHandler, create_app
 
 DATA_ENV = "IMAGESERVICE_DATA_DIR"
@@ -26,6 +27,12 @@ def parse_user(text: str) -> tuple[str, str]:
     return name, password
 
 
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError("expected a whole number of at least 1")
+    return int(text)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="imageservice-server", description=__doc__)
     parser.add_argument("data", nargs="?", type=Path, default=None, metavar="DIR",
@@ -37,6 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--secure", action="store_true", help="require tokens from /arcgis/tokens/generateToken")
     parser.add_argument("--user", type=parse_user, action="append", default=[], metavar="NAME:PASSWORD",
                         help="a user allowed to generate tokens (repeatable; needs --secure)")
+    parser.add_argument("--memory-budget-mb", type=positive_int, default=None, metavar="MB",
+                        help="pixel memory the requests may hold at once; larger requests are refused. "
+                             f"Default: ${MEMORY_BUDGET_ENV}, else {budget_from_environment()}")
     options = parser.parse_args(argv)
     if options.secure and not options.user:
         parser.error("--secure needs at least one --user NAME:PASSWORD")
@@ -46,7 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     options = parse_args(argv)
-    app = create_app(options.data, secure=options.secure, users=dict(options.user))
+    app = create_app(options.data, secure=options.secure, users=dict(options.user),
+                     memory_budget_mb=options.memory_budget_mb)
     print(f"Serving the services in {options.data}:", flush=True)
     root = f"http://{options.host}:{options.port}/arcgis/rest/services"
     for name in sorted(app.config["IMAGE_SERVICES"]):

@@ -26,6 +26,7 @@ from .args import Args
 from .catalog import Item, Service
 from .encode import apply_no_data, encode
 from .errors import BadParameter
+from .limits import RGB_BANDS, SIZE_LIMIT, MemoryBudget, band_list_limit
 from .mosaic import Grid, ground_cell_size, read_mosaic, read_point, select_items
 from .query import MAX_RECORD_COUNT, esri_rings, query_geometry
 from .rasterfunctions import apply_rendering_rule, function_infos, required_bands
@@ -36,7 +37,6 @@ MAX_IMAGE_SIZE = 4100
 MAX_SAMPLE_COUNT = 1000
 DEFAULT_SIZE = (400, 400)
 DEFAULT_COMPRESSION_QUALITY = 75
-SIZE_LIMIT = "The requested image exceeds the size limit."
 TOO_MANY_SAMPLES = f"The number of sample locations exceeds the limit of {MAX_SAMPLE_COUNT}."
 ALLOWED_MOSAIC_METHODS = "NorthWest,Center,LockRaster,ByAttribute,Nadir,Viewpoint,None"
 RESAMPLING = {
@@ -153,27 +153,30 @@ def envelope(bounds: Sequence[float], crs: CRS) -> dict:
 # ----------------------------------------------------------------------------------------------
 # exportImage
 
-def export_image(service: Service, args: Args) -> ExportedImage:
-    """The exportImage pipeline (reference §2): grid, mosaic, rendering, bands, noData, encoding."""
+def export_image(service: Service, args: Args, budget: MemoryBudget) -> ExportedImage:
+    """The exportImage pipeline (reference §2): grid, mosaic, rendering, bands, noData, encoding;
+    the pixels and their encoding are held within the memory budget."""
     grid = output_grid(service, args)
     quality = args.integer("compressionQuality", DEFAULT_COMPRESSION_QUALITY)
     if not 0 <= quality <= 100:
         raise BadParameter("'compressionQuality' parameter is invalid.")
     pixel_type = args.get("pixelType")
-    data = processed_pixels(service, args, grid, band_list(args, "bandIds"))
+    band_ids = band_list(args, service)
     no_data = args.numbers("noData")
-    if no_data:
-        data = apply_no_data(data, no_data, args.get("noDataInterpretation"))
-    body, content_type, extension = encode(
-        data,
-        format=(args.get("format") or "jpgpng").lower(),
-        pixel_type=None if pixel_type is None or pixel_type.upper() == "UNKNOWN" else pixel_type.upper(),
-        statistics=output_statistics(service, args),
-        grid=grid,
-        compression_quality=quality,
-        # Only an explicit `transparent=false` (a MapServer parameter esri-leaflet sends) turns it off.
-        transparent=(args.get("transparent") or "").lower() != "false",
-    )
+    with budget.reserve(grid.width, grid.height, bands_held(service, args, band_ids)):
+        data = processed_pixels(service, args, grid, band_ids)
+        if no_data:
+            data = apply_no_data(data, no_data, args.get("noDataInterpretation"))
+        body, content_type, extension = encode(
+            data,
+            format=(args.get("format") or "jpgpng").lower(),
+            pixel_type=None if pixel_type is None or pixel_type.upper() == "UNKNOWN" else pixel_type.upper(),
+            statistics=output_statistics(service, args),
+            grid=grid,
+            compression_quality=quality,
+            # Only an explicit `transparent=false` (a MapServer parameter esri-leaflet sends) turns it off.
+            transparent=(args.get("transparent") or "").lower() != "false",
+        )
     return ExportedImage(body, content_type, extension, grid)
 
 
@@ -222,7 +225,7 @@ def parse_bbox(values: list[float] | None) -> tuple[float, float, float, float]:
 
 def image_size(args: Args) -> tuple[int, int]:
     values = args.numbers("size") or list(DEFAULT_SIZE)
-    if len(values) != 2 or not all(math.isfinite(v) for v in values):
+    if len(values) != 2:
         raise BadParameter("'size' parameter is invalid.")
     width, height = (int(round(v)) for v in values)
     if width <= 0 or height <= 0:
@@ -246,7 +249,7 @@ def output_statistics(service: Service, args: Args) -> list[tuple[float, float, 
     rendering rule (the processed values have their own range)."""
     if args.get("renderingRule") is not None:
         return None
-    band_ids = band_list(args, "bandIds")
+    band_ids = band_list(args, service)
     if band_ids is None:
         return list(service.statistics)
     return [service.statistics[b] for b in band_ids]
@@ -282,13 +285,30 @@ def mosaic_operation(mosaic_rule: dict | None) -> str:
     return str((mosaic_rule or {}).get("mosaicOperation") or "MT_FIRST")
 
 
-def band_list(args: Args, name: str) -> list[int] | None:
-    values = args.numbers(name)
+def band_list(args: Args, service: Service) -> list[int] | None:
+    """`bandIds`: whole numbers, which may repeat (`0,0,0` draws one band grey), at most
+    `band_list_limit` of them, so they cannot multiply the pixels a request holds."""
+    values = args.numbers("bandIds")
     if values is None:
         return None
-    if not values or not all(math.isfinite(v) and v == int(v) for v in values):
-        raise BadParameter(f"'{name}' parameter is invalid.")
+    if not values or not all(v == int(v) for v in values):
+        raise BadParameter("'bandIds' parameter is invalid.")
+    limit = band_list_limit(len(service.band_names))
+    if len(values) > limit:
+        raise BadParameter(f"'bandIds' parameter is invalid: at most {limit} band ids "
+                           f"(the service has {len(service.band_names)} bands).")
     return [int(v) for v in values]
+
+
+def bands_held(service: Service, args: Args, band_ids: list[int] | None) -> int:
+    """The most bands the pixel pipeline holds at once, for the memory budget: the bands read,
+    and with a rendering rule at least RGB_BANDS (no raster function makes a raster wider than
+    max(its input, 3) bands, see band_list_limit)."""
+    rule = json_object(args, "renderingRule")
+    if rule is None:
+        return len(service.band_names) if band_ids is None else len(band_ids)
+    read = required_bands(rule, service)
+    return max(len(service.band_names) if read is None else len(read), RGB_BANDS, len(band_ids or ()))
 
 
 def checked_bands(band_ids: list[int] | None, band_count: int) -> list[int] | None:
@@ -328,7 +348,7 @@ def pixel_size(args: Args, service: Service) -> tuple[float, float]:
         sizes = args.numbers("pixelSize") or []
         sizes = sizes * 2 if len(sizes) == 1 else sizes
         crs = service.crs
-    if len(sizes) != 2 or not all(isinstance(s, (int, float)) and math.isfinite(s) and s > 0 for s in sizes):
+    if len(sizes) != 2 or not all(isinstance(s, (int, float)) and s > 0 for s in sizes):
         raise BadParameter("'pixelSize' parameter is invalid.")
     px, py = float(sizes[0]), float(sizes[1])
     if crs == service.crs:
@@ -437,8 +457,9 @@ def pixel_text(values: np.ndarray | np.ma.MaskedArray, separator: str) -> str:
 # ----------------------------------------------------------------------------------------------
 # computeHistograms
 
-def compute_histograms(service: Service, args: Args) -> dict:
-    """Histograms of the processed pixels inside an envelope or polygon (reference §6)."""
+def compute_histograms(service: Service, args: Args, budget: MemoryBudget) -> dict:
+    """Histograms of the processed pixels inside an envelope or polygon (reference §6), computed
+    within the memory budget."""
     shape = request_geometry(args, service)
     if shape.geom_type not in ("Polygon", "MultiPolygon"):
         raise BadParameter("'geometry' parameter must be an envelope or a polygon.")
@@ -448,10 +469,11 @@ def compute_histograms(service: Service, args: Args) -> dict:
     if width > MAX_IMAGE_SIZE or height > MAX_IMAGE_SIZE:
         raise BadParameter(SIZE_LIMIT)
     grid = Grid(crs=service.crs, transform=from_origin(xmin, ymax, px, py), width=width, height=height)
-    data = processed_pixels(service, args, grid)
-    outside = geometry_mask([shape], out_shape=(height, width), transform=grid.transform)
-    data = np.ma.masked_array(data, mask=np.ma.getmaskarray(data) | outside[np.newaxis])
-    return {"histograms": [histogram(band) for band in data]}
+    with budget.reserve(width, height, bands_held(service, args, None)):
+        data = processed_pixels(service, args, grid)
+        outside = geometry_mask([shape], out_shape=(height, width), transform=grid.transform)
+        data = np.ma.masked_array(data, mask=np.ma.getmaskarray(data) | outside[np.newaxis])
+        return {"histograms": [histogram(band) for band in data]}
 
 
 def histogram(band: np.ma.MaskedArray) -> dict:
@@ -530,7 +552,7 @@ def line_samples(shape: LineString | MultiLineString, args: Args) -> list[tuple[
             raise BadParameter(TOO_MANY_SAMPLES)
         positions = np.linspace(0, length, count) if count > 1 else np.array([0.0])
     else:
-        if len(distance) != 1 or not math.isfinite(distance[0]) or distance[0] <= 0:
+        if len(distance) != 1 or distance[0] <= 0:
             raise BadParameter("'sampleDistance' parameter is invalid.")
         if length / distance[0] >= MAX_SAMPLE_COUNT:
             raise BadParameter(TOO_MANY_SAMPLES)

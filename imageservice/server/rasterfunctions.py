@@ -35,6 +35,7 @@ from .catalog import Service
 from .encode import to_pixel_type
 from .errors import ArcGISError, BadParameter, UnableToComplete
 from .expressions import parse as parse_expression
+from .limits import band_list_limit
 
 SOURCE = "$$"
 INPUT_NAMES = ("raster", "dem")
@@ -497,6 +498,17 @@ def band_arithmetic(arguments: Arguments, layer: Layer, context: Context) -> Lay
 
 
 def extract_ids(arguments: Arguments, names: Sequence[str]) -> list[int]:
+    """The listed bands; at most `band_list_limit` of them, so that no chain of functions holds
+    more bands than max(bands read, 3), which is what the memory budget counts."""
+    ids = listed_bands(arguments, names)
+    limit = band_list_limit(len(names))
+    if len(ids) > limit:
+        raise arguments.error(f"'BandIDs' or 'BandNames' may list at most {limit} bands; the input has {len(names)}.")
+    return ids
+
+
+def listed_bands(arguments: Arguments, names: Sequence[str]) -> list[int]:
+    """BandIDs or BandNames as 0-based ids of the input bands."""
     ids = arguments.numbers("BandIDs")
     if ids is not None:
         if not ids or any(v != int(v) for v in ids):

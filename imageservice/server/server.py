@@ -2,7 +2,8 @@
 
 Mount `create_blueprint(...)` at url_prefix "/arcgis" on any Flask app (the dashboard does), or run
 `create_app(data_dir)` on its own. Every failure answers HTTP 200 with the ArcGIS error envelope,
-even for `f=image`, because that is what ArcGIS clients are written against.
+even for `f=image`, because that is what ArcGIS clients are written against. What a request may
+cost (memory, body size) is bounded by `limits`.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, Response, redirect, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.serving import WSGIRequestHandler
 
 from . import operations
 from .args import Args
 from .catalog import Service, load_services
 from .errors import UNABLE_TO_COMPLETE, ArcGISError, BadParameter, NotFound
+from .limits import MAX_BODY_BYTES, MemoryBudget, budget_from_environment
 from .query import featureset_to_geojson, run_query
 from .sampledata import ensure_sample_data
 from .tokens import Security, request_token
@@ -39,17 +42,34 @@ CALLBACK_NAME = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
 OUTPUT_NAME = re.compile(r"^_ags_[0-9a-f]{32}\.[a-z0-9]{2,5}$")
 JSON_FORMATS = ("json", "pjson", "html")
 SECRET_IN_URL = re.compile(r"(token|password)=[^&\s]*", re.IGNORECASE)
+LONG_REQUEST_LINE = ("The request line is longer than 65536 bytes: send long parameters in a POST form "
+                     "(application/x-www-form-urlencoded), as ArcGIS clients do.")
 
 
 class RedactingRequestHandler(WSGIRequestHandler):
-    """werkzeug's access log with `token=` and `password=` values blanked, so secrets sent in URLs
-    never reach the logs."""
+    """werkzeug's request handler with two changes for a server on a network: the access log blanks
+    `token=` and `password=` values, so secrets sent in URLs never reach the logs, and the errors the
+    HTTP layer answers itself (a request line over 64 KB, a malformed request) are ArcGIS JSON
+    envelopes rather than HTML pages."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         self.requestline = SECRET_IN_URL.sub(r"\1=***", self.requestline)
         if hasattr(self, "path"):
             self.path = SECRET_IN_URL.sub(r"\1=***", self.path)
         super().log_request(code, size)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        short, long = self.responses.get(code, ("Error", ""))
+        detail = LONG_REQUEST_LINE if code == 414 else explain or long
+        body = json.dumps(ArcGISError(code, message or short, [detail]).envelope()).encode()
+        self.log_error("code %d, message %s", code, message or short)
+        self.send_response(code, message or short)
+        self.send_header("Connection", "close")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
 
 class OutputStore:
@@ -121,11 +141,18 @@ class OutputStore:
 
 
 def create_blueprint(services: Mapping[str, Service] | Path, *, security: Security | None = None,
-                     output_dir: Path | None = None) -> Blueprint:
-    """The `/arcgis` routes for the given services (or the services found in a folder)."""
+                     output_dir: Path | None = None, memory_budget_mb: int | None = None) -> Blueprint:
+    """The `/arcgis` routes for the given services (or the services found in a folder).
+
+    `memory_budget_mb` is the pixel memory its requests may hold at once (default
+    $IMAGESERVICE_MEMORY_BUDGET_MB, else `limits.DEFAULT_MEMORY_BUDGET_MB`).
+    """
     loaded = load_services(services) if isinstance(services, Path) else dict(services)
-    views = ImageServerViews(loaded, security, OutputStore(output_dir))
+    budget = MemoryBudget(memory_budget_mb or budget_from_environment())
+    views = ImageServerViews(loaded, security, OutputStore(output_dir), budget)
     bp = Blueprint("arcgis", __name__)
+    bp.before_request(limit_request_body)
+    bp.register_error_handler(RequestEntityTooLarge, body_too_large)
     bp.after_request(allow_cross_origin)
     get_post = ["GET", "POST"]
     bp.add_url_rule("/rest/info", "info", views.info, methods=get_post, strict_slashes=False)
@@ -137,6 +164,19 @@ def create_blueprint(services: Mapping[str, Service] | Path, *, security: Securi
                     methods=["GET"])
     bp.add_url_rule("/<path:anything>", "unknown", views.unknown, methods=get_post)
     return bp
+
+
+def limit_request_body() -> None:
+    """Bodies over MAX_BODY_BYTES are refused before they are read (werkzeug reads url-encoded
+    forms whole, however large)."""
+    request.max_content_length = MAX_BODY_BYTES
+
+
+def body_too_large(error: RequestEntityTooLarge) -> Response:
+    """A refused body, as an ArcGIS envelope: JSON, as the `f` in the unread body most likely
+    asked, unless the query string says otherwise."""
+    refusal = BadParameter(f"The request body is larger than the limit of {MAX_BODY_BYTES} bytes.")
+    return payload_response(refusal.envelope(), Args([("f", "json"), *request.args.items(multi=True)]), "Error")
 
 
 def allow_cross_origin(response: Response) -> Response:
@@ -156,18 +196,21 @@ class ImageServerViews:
     and the store of exported images. Each view reads the request's arguments and leaves errors to
     `handle`, which answers them as ArcGIS envelopes."""
 
-    def __init__(self, services: dict[str, Service], security: Security | None, store: OutputStore) -> None:
+    def __init__(self, services: dict[str, Service], security: Security | None, store: OutputStore,
+                 budget: MemoryBudget) -> None:
         self.services = services
         self.by_name = {name.lower(): service for name, service in services.items()}
         self.security = security
         self.store = store
+        self.budget = budget
         # The ImageServer resource ("") and its operations, by lower-case name.
         self.handlers: dict[str, ServiceOperation] = {
             "": json_operation(lambda service, args: operations.service_root(service)),
             "exportimage": self.export_image,
             "query": query_features,
             "identify": json_operation(lambda service, args: operations.identify(service, args)),
-            "computehistograms": json_operation(lambda service, args: operations.compute_histograms(service, args)),
+            "computehistograms": json_operation(
+                lambda service, args: operations.compute_histograms(service, args, self.budget)),
             "getsamples": json_operation(lambda service, args: operations.get_samples(service, args)),
             "keyproperties": json_operation(lambda service, args: operations.key_properties(service)),
         }
@@ -249,7 +292,7 @@ class ImageServerViews:
         """exportImage: the image itself for f=image; otherwise the image is stored and described by
         its href, as ArcGIS does with its output directory."""
         fmt = response_format(args, JSON_FORMATS + ("image",))
-        image = operations.export_image(service, args)
+        image = operations.export_image(service, args, self.budget)
         if fmt == "image":
             return Response(image.body, mimetype=image.content_type)
         folder_name, file_name = self.store.put(service.name, image.body, image.extension, image.content_type)
@@ -303,15 +346,19 @@ def open_services(data_dir: Path) -> dict[str, Service]:
     return load_services(ensure_sample_data(data_dir))
 
 
-def create_app(data_dir: Path, *, secure: bool = False, users: dict[str, str] | None = None) -> Flask:
-    """A standalone server over a folder of services; the sample data is generated when it is empty."""
+def create_app(data_dir: Path, *, secure: bool = False, users: dict[str, str] | None = None,
+               memory_budget_mb: int | None = None) -> Flask:
+    """A standalone server over a folder of services; the sample data is generated when it is empty.
+    `memory_budget_mb` as for `create_blueprint`."""
     if secure and not users:
         raise ValueError("secure mode needs at least one user")
+    budget_mb = memory_budget_mb or budget_from_environment()      # a bad setting fails before the data loads
     services = open_services(data_dir)
     security = Security(users or {}) if secure else None
     app = Flask(__name__)
     app.config["IMAGE_SERVICES"] = tuple(sorted(services))
-    app.register_blueprint(create_blueprint(services, security=security), url_prefix="/arcgis")
+    blueprint = create_blueprint(services, security=security, memory_budget_mb=budget_mb)
+    app.register_blueprint(blueprint, url_prefix="/arcgis")
     app.add_url_rule("/", "index", lambda: redirect("/arcgis/rest/services?f=html"))
     return app
 
