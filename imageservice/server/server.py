@@ -21,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import Blueprint, Flask, Response, redirect, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -33,7 +34,7 @@ from .errors import UNABLE_TO_COMPLETE, ArcGISError, BadParameter, NotFound
 from .limits import MAX_BODY_BYTES, MemoryBudget, budget_from_environment
 from .query import featureset_to_geojson, run_query
 from .sampledata import ensure_sample_data
-from .tokens import Security, request_token
+from .tokens import Caller, Security, request_token
 
 log = logging.getLogger(__name__)
 
@@ -41,21 +42,32 @@ EXPORT_FAILED = "Error exporting image"
 CALLBACK_NAME = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
 OUTPUT_NAME = re.compile(r"^_ags_[0-9a-f]{32}\.[a-z0-9]{2,5}$")
 JSON_FORMATS = ("json", "pjson", "html")
-SECRET_IN_URL = re.compile(r"(token|password)=[^&\s]*", re.IGNORECASE)
+SECRET_NAMES = ("token", "password")
 LONG_REQUEST_LINE = ("The request line is longer than 65536 bytes: send long parameters in a POST form "
                      "(application/x-www-form-urlencoded), as ArcGIS clients do.")
 
 
+def redacted_target(target: str) -> str:
+    """A request target with the values of `token` and `password` masked. The query is parsed
+    exactly as werkzeug parses it for the app, and names are compared as `Args` compares them, so
+    a secret the server would accept (`%74oken=`, ` Token=`) is a secret the log never shows."""
+    parts = urlsplit(target)
+    if not parts.query:
+        return target
+    pairs = parse_qsl(parts.query, keep_blank_values=True, errors="werkzeug.url_quote")
+    shown = [(name, "***" if name.strip().lower() in SECRET_NAMES else value) for name, value in pairs]
+    return parts._replace(query=urlencode(shown, safe="*")).geturl()
+
+
 class RedactingRequestHandler(WSGIRequestHandler):
-    """werkzeug's request handler with two changes for a server on a network: the access log blanks
-    `token=` and `password=` values, so secrets sent in URLs never reach the logs, and the errors the
-    HTTP layer answers itself (a request line over 64 KB, a malformed request) are ArcGIS JSON
-    envelopes rather than HTML pages."""
+    """werkzeug's request handler with two changes for a server on a network: the access log masks
+    secrets sent in URLs, and the errors the HTTP layer answers itself (a request line over 64 KB,
+    a malformed request) are ArcGIS JSON envelopes rather than HTML pages."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        self.requestline = SECRET_IN_URL.sub(r"\1=***", self.requestline)
+        self.requestline = " ".join(redacted_target(word) for word in self.requestline.split(" "))
         if hasattr(self, "path"):
-            self.path = SECRET_IN_URL.sub(r"\1=***", self.path)
+            self.path = redacted_target(self.path)
         super().log_request(code, size)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
@@ -264,15 +276,19 @@ class ImageServerViews:
         return auth
 
     def new_token(self, args: Args) -> Response:
-        """A generated token, or the ArcGIS error when token security is off."""
+        """A generated token; the ArcGIS errors when the request is not a POST with the credentials
+        in its body (as ArcGIS Server 10.3+ answers), or when token security is off."""
+        if request.method != "POST" or any(name.strip().lower() in ("username", "password") for name in request.args):
+            raise ArcGISError(405, "Method not supported.",
+                              ["generateToken takes a POST request with the username and password in its body."])
         if self.security is None:
             raise ArcGISError(400, "Unable to generate token.", ["Token based security is not enabled."])
-        return payload_response(self.security.generate_token(args), args, "Token")
+        return payload_response(self.security.generate_token(args, caller()), args, "Token")
 
     def run_operation(self, parts: list[str], operation: str, args: Args) -> Response:
         """Check the token, find the ImageServer the path names and run the operation on it."""
         if self.security is not None:
-            self.security.check(request_token(args, request.headers))
+            self.security.check(request_token(args, request.headers), caller())
         if len(parts) not in (2, 3) or parts[1].lower() != "imageserver":
             raise NotFound("Service not found.", f"'{'/'.join(parts)}' is not an ImageServer.")
         service = self.find_service(parts[0])
@@ -306,6 +322,11 @@ class ImageServerViews:
             raise NotFound("The requested output file does not exist or has expired.")
         body, content_type = found
         return Response(body, mimetype=content_type)
+
+
+def caller() -> Caller:
+    """The current request's client, for token binding and failed sign-in counts."""
+    return Caller(request.remote_addr or "", request.headers.get("Referer"))
 
 
 def json_operation(compute: Callable[[Service, Args], dict]) -> ServiceOperation:
