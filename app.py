@@ -19,9 +19,11 @@ from callbacks.background import background_manager
 from components.basemaps import BASEMAPS, DEFAULT_BASEMAP
 from components.layout import build_layout
 from imageservice.dash import register as register_layers
+from imageservice.fetchpolicy import FetchPolicy
 from imageservice.proxy import ProxyConfig, install as install_proxy
 from imageservice.server import RedactingRequestHandler
 from signin import CONFIG_ENV as AUTH_CONFIG_ENV, PUBLIC_ENV, AuthConfig, exposure_problem, protect
+from signin import is_loopback
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA_DIR = HERE / ".data"
@@ -40,12 +42,14 @@ def create_app(
     layer_options: dict | None = None,
     proxy_config: ProxyConfig | None = None,
     auth_config: AuthConfig | None = None,
+    fetch_policy: FetchPolicy | None = None,
 ) -> Dash:
     """Build the Dash app; `data_dir=None` leaves out the embedded ImageServer. `layer_options`
     (LayerParams fields, e.g. {"band_ids": [3, 2, 1]}) apply to every service opened.
     `proxy_config` serves the resource proxy at /proxy (see docs/proxy.md); a service it allows is
     then opened through it, for the layer and the dashboard's own requests. `auth_config` asks
-    for sign-in on every route but the embedded ImageServer's (docs/hosting.md)."""
+    for sign-in on every route but the embedded ImageServer's (docs/hosting.md). `fetch_policy`
+    limits what the server side fetches for visitors (docs/hosting.md, "What the server may fetch")."""
     app = Dash(__name__, title="ArcGIS Image Service Explorer", assets_folder=str(HERE / "assets"),
                background_callback_manager=background_manager())
     if auth_config is not None:
@@ -55,7 +59,7 @@ def create_app(
     if proxy_config is not None:
         install_proxy(app.server, proxy_config, prefix=app.config.requests_pathname_prefix)
     app.layout = build_layout(service_url=service_url, basemap=basemap_key)
-    register_layers(app)
+    register_layers(app, fetch_policy=fetch_policy)
     basemap.register(app)
     service.register(app, layer_options, proxy_config)
     auth.register(app)
@@ -106,6 +110,16 @@ def auth_config(path: str) -> AuthConfig | None:
         raise argparse.ArgumentTypeError(f"sign-in configuration {path or 'from the environment'}: {exc}") from None
 
 
+def fetch_policy(args: argparse.Namespace) -> FetchPolicy | None:
+    """None (anything may be opened) for one person on this machine; when hosted (listening beyond
+    it, asking for sign-in, or --hosted), public services, the proxy's services and this app's own
+    server (docs/hosting.md)."""
+    if is_loopback(args.host) and args.auth_config is None and not args.hosted:
+        return None
+    listed = tuple(entry.url for entry in args.proxy_config.services) if args.proxy_config else ()
+    return FetchPolicy(allowed=listed, own_port=args.port)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     env = os.environ.get
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -126,6 +140,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--public", action="store_true",
                         default=env(PUBLIC_ENV, "").lower() in ("1", "true", "yes"),
                         help="listen beyond this machine without sign-in although the proxy holds operator credentials")
+    parser.add_argument("--hosted", action="store_true",
+                        default=env("IMAGESERVICE_HOSTED", "").lower() in ("1", "true", "yes"),
+                        help="others use it (e.g. behind a reverse proxy on 127.0.0.1): the server then fetches only "
+                             "public services, the proxy's services and its own")
     parser.add_argument("--no-embedded-server", action="store_true", help="do not serve the sample ImageServer")
     parser.add_argument("--debug", action="store_true")
     args = parser.parse_args(argv)
@@ -144,6 +162,7 @@ def build(args: argparse.Namespace) -> Dash:
         layer_options=args.layer_options,
         proxy_config=args.proxy_config,
         auth_config=args.auth_config,
+        fetch_policy=fetch_policy(args),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from argparse import Namespace
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -330,3 +331,35 @@ def test_the_temporal_profile_uses_the_apps_policy(internal: Recorder) -> None:
     series, message = with_policy(app, run_profile)(lambda _text: None, point, params, service)
     assert series is None and "is not allowed" in message
     assert internal.paths == []
+
+
+# --- when it is on -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("argv", "environ"), [([], {}), (["--host", "localhost"], {}), (["--host", "::1"], {})])
+def test_one_person_on_this_machine_may_open_anything(argv: list[str], environ: dict,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import app as dashboard
+
+    monkeypatch.delenv("IMAGESERVICE_HOSTED", raising=False)
+    assert dashboard.fetch_policy(dashboard.parse_args(argv)) is None
+
+
+@pytest.mark.parametrize(("argv", "hosted"), [(["--host", "0.0.0.0", "--port", "8060"], ""),
+                                              (["--port", "8060", "--hosted"], ""), (["--port", "8060"], "1")])
+def test_a_hosted_dashboard_fetches_by_the_policy(argv: list[str], hosted: str, tmp_path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import app as dashboard
+
+    monkeypatch.setenv("IMAGESERVICE_HOSTED", hosted)
+    config = tmp_path / "proxy.json"
+    config.write_text(json.dumps({"services": [{"url": "http://10.0.0.5:6080/arcgis/rest/services/Team"}]}))
+    policy = dashboard.fetch_policy(dashboard.parse_args([*argv, "--proxy-config", str(config)]))
+    assert policy == FetchPolicy(allowed=("http://10.0.0.5:6080/arcgis/rest/services/Team",), own_port=8060)
+
+
+def test_a_dashboard_that_asks_for_sign_in_is_hosted() -> None:
+    import app as dashboard
+
+    args = Namespace(host="127.0.0.1", port=8060, hosted=False, auth_config=object(), proxy_config=None)
+    assert dashboard.fetch_policy(args) == FetchPolicy(own_port=8060)
