@@ -28,8 +28,7 @@ from dash import Dash, Input, Output, State, ctx, no_update
 
 from components import ids
 from components.authpanel import CLOSED_PROMPT
-from imageservice.dash import ImageMapLayerAIO, edit
-from imageservice.dash.imagemaplayer import current_policy
+from imageservice.dash import ImageMapLayerAIO, current_policy, edit
 from imageservice.auth import SignInRefused, Token, server_root, sign_in
 from imageservice.errors import ImageServiceError
 

@@ -17,8 +17,7 @@ from dash import ClientsideFunction, Dash, Input, Output, State, html, no_update
 
 from components import ids
 from components.histogrampanel import CHART_HEIGHT, CHART_HIDDEN, CHART_SHOWN
-from imageservice.dash import ImageMapLayerAIO, edit
-from imageservice.dash.imagemaplayer import with_policy
+from imageservice.dash import ImageMapLayerAIO, edit, with_policy
 from imageservice.errors import ArcGISError, ImageServiceError
 from imageservice.tables import histograms_to_frame
 from imageservice.tasks import ComputeHistograms

@@ -27,8 +27,7 @@ from callbacks.profiles import (
     temporal_profile,
 )
 from components import ids
-from imageservice.dash import ImageMapLayerAIO, edit
-from imageservice.dash.imagemaplayer import with_policy
+from imageservice.dash import ImageMapLayerAIO, edit, with_policy
 from components.pixelpanel import NUMBER_FORMAT, PERCENT_FORMAT, VALUE_COLUMNS, coordinates_view, pixel_marker
 from imageservice.errors import ImageServiceError
 from imageservice.metadata import normalize_wkid, parse_service_info

@@ -13,8 +13,7 @@ from callbacks.auth import auth_code, sign_in_status, token_for
 from callbacks.control_options import date_field, service_options
 from components import ids
 from components.authpanel import CLOSED_PROMPT
-from imageservice.dash import NEW_ERROR, ImageMapLayerAIO
-from imageservice.dash.imagemaplayer import current_policy
+from imageservice.dash import NEW_ERROR, ImageMapLayerAIO, current_policy, server_session
 from imageservice.client import ImageServiceClient
 from imageservice.errors import AuthenticationRequired, ImageServiceError
 from imageservice import ImageMapLayer
@@ -85,7 +84,7 @@ def open_service(url: str, restored: dict | None, options: dict | None = None, s
     service_url = absolute_url(url)
     try:
         client = ImageServiceClient(service_url, token=token_for(session, service_url), proxy=proxy, timeout=20,
-                                    policy=current_policy())
+                                    policy=current_policy(), session=server_session(proxy))
         info = parse_service_info(client.metadata())
         params = default_params(client.base_url, info, options).to_dict()
     except AuthenticationRequired as error:

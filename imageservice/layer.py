@@ -9,7 +9,7 @@ forgot `return this` on those two).
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imageservice import urls
 from imageservice.client import ImageServiceClient
@@ -19,18 +19,22 @@ from imageservice.metadata import ServiceInfo, parse_service_info
 from imageservice.params import LayerParams, parse_no_data
 from imageservice.tasks import ComputeHistograms, GetSamples, IdentifyImage, Query
 
+if TYPE_CHECKING:
+    import requests
+
 
 class ImageMapLayer:
     """An ArcGIS ImageServer layer: options, export URLs, identify and query."""
 
     def __init__(self, url: str, *, client: ImageServiceClient | None = None, policy: FetchPolicy | None = None,
-                 **options: Any) -> None:
+                 session: requests.Session | None = None, **options: Any) -> None:
         """`options` are LayerParams fields (format, band_ids, no_data, ...); `client` is optional
         and otherwise built on first use from the url, token, proxy and request params, with
-        `policy` (see ImageServiceClient)."""
+        `policy` and `session` (see ImageServiceClient)."""
         self.params = LayerParams.from_dict({"url": url, **options})
         self._client = client
         self._policy = policy
+        self._session = session
 
     def _set(self, **changes: Any) -> ImageMapLayer:
         self.params = self.params.replace(**changes)
@@ -41,7 +45,7 @@ class ImageMapLayer:
         if self._client is None:
             p = self.params
             self._client = ImageServiceClient(p.url, token=p.token, proxy=p.proxy, request_params=p.request_params,
-                                              policy=self._policy)
+                                              policy=self._policy, session=self._session)
         return self._client
 
     # --- options (each setter maps to exactly one wire parameter) ------------------------------

@@ -7,6 +7,16 @@ layer of that app shares, once. Its JavaScript and CSS ship in this package and 
 itself to any app that uses the component (see `_js_dist` in `imageservice/__init__.py`).
 """
 
-from imageservice.dash.imagemaplayer import NEW_ERROR, ImageMapLayerAIO, PopupFunction, edit, register
+from imageservice.dash.imagemaplayer import (
+    NEW_ERROR,
+    ImageMapLayerAIO,
+    PopupFunction,
+    current_policy,
+    edit,
+    register,
+    server_session,
+    with_policy,
+)
 
-__all__ = ["NEW_ERROR", "ImageMapLayerAIO", "PopupFunction", "edit", "register"]
+__all__ = ["NEW_ERROR", "ImageMapLayerAIO", "PopupFunction", "current_policy", "edit", "register", "server_session",
+           "with_policy"]

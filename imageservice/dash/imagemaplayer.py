@@ -30,9 +30,11 @@ import uuid
 import functools
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import dash_leaflet as dl
 import flask
+import requests
 from dash import MATCH, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, no_update
 
 from imageservice.errors import ImageServiceError, ParameterError
@@ -50,6 +52,8 @@ _POPUPS: dict[str, PopupFunction] = {}
 log = logging.getLogger(__name__)
 # The Flask config key under which `register` keeps the app's fetch policy.
 FETCH_POLICY = "IMAGESERVICE_FETCH_POLICY"
+# Where imageservice.proxy.install keeps the app's own resource proxy (Flask's `extensions`).
+LOCAL_PROXY = "imageservice.proxy"
 
 # A transparent 1x1 GIF: the buffers need an image to be added to the map before the first view.
 BLANK = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
@@ -174,17 +178,32 @@ def edit(params: dict | None) -> ImageMapLayer:
     set_time_range, set_rendering_rule, set_mosaic_rule, set_opacity, bring_to_front,
     bring_to_back, authenticate) and chains; the getters read the current value. Opacity and
     position changes redraw without a new request; the others request a new image. The layer's
-    requests follow the app's fetch policy (`current_policy`).
+    requests follow the app's fetch policy (`current_policy`), and reach the app's own resource
+    proxy in-process (`server_session`).
     """
     if not params:
         raise ParameterError("the layer has no service yet: its params store is empty")
-    return ImageMapLayer(**params, policy=current_policy())
+    return ImageMapLayer(**params, policy=current_policy(), session=server_session(params.get("proxy")))
 
 
 def current_policy() -> FetchPolicy | None:
     """The fetch policy `register` kept for the app whose callback is running; None outside any
     app (a script), where nothing is hosted."""
     return flask.current_app.config.get(FETCH_POLICY) if flask.has_app_context() else None
+
+
+def server_session(proxy_url: str | None) -> requests.Session | None:
+    """A Session whose requests to this app's own resource proxy are answered in-process (the
+    same allow-list and operator token, but no HTTP round trip through the app's sign-in); None
+    when `proxy_url` is not that proxy, or outside an app."""
+    local = flask.current_app.extensions.get(LOCAL_PROXY) if flask.has_app_context() else None
+    if local is None or not proxy_url or urlsplit(proxy_url).path != local.path:
+        return None
+    from imageservice.proxy.inprocess import InProcessAdapter  # the [proxy] extra: only when installed
+
+    session = requests.Session()
+    session.mount(proxy_url, InProcessAdapter(local))
+    return session
 
 
 def with_policy(app: Dash, fn: Callable[..., Any]) -> Callable[..., Any]:

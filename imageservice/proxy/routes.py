@@ -31,63 +31,93 @@ from imageservice.proxy.tokens import TokenSource
 log = logging.getLogger(__name__)
 
 ENDPOINT = "resourceproxy"
+# Where install() keeps the proxy on the Flask server (imageservice.dash looks for it by this name).
+EXTENSION = "imageservice.proxy"
 FORM_TYPES = ("", "application/x-www-form-urlencoded")
 # Proxied pages render as sandboxed documents: an upstream HTML page cannot run script on the
 # dashboard's origin.
 SAFETY_HEADERS = {"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"}
 
 
-def install(server: Flask, config: ProxyConfig, *, prefix: str = "/",
-            clock: Callable[[], float] = time.time) -> None:
-    """Serve the proxy at `<prefix>proxy` on `server`; `clock` (epoch seconds) judges token expiry."""
-    redact_logs()
-    rule = prefix.rstrip("/") + "/proxy"
-    own_url = config.public_url.rstrip("/") + "/proxy" if config.public_url else rule
-    session = new_session()
-    sources = {entry: TokenSource(entry, session, config, clock=clock) for entry in config.services}
-    cache = ResponseCache(server, config)
+class ResourceProxy:
+    """The proxy itself, apart from Flask's request: `answer` is what the route serves, and what
+    the app's own server side gets in-process (`imageservice.proxy.inprocess`) instead of calling
+    its own /proxy over HTTP, where a sign-in in front of the app would refuse it."""
 
-    def exchange(method: str, target: Target, form: Pairs | None, source: TokenSource) -> Upstream:
+    def __init__(self, config: ProxyConfig, *, path: str, clock: Callable[[], float] = time.time,
+                 cache: ResponseCache) -> None:
+        self.config = config
+        self.path = path
+        self.own_url = config.public_url.rstrip("/") + "/proxy" if config.public_url else path
+        self.session = new_session()
+        self.sources = {entry: TokenSource(entry, self.session, config, clock=clock) for entry in config.services}
+        self.cache = cache
+
+    def answer(self, method: str, raw: str, form: Pairs | None) -> Upstream:
+        """The browser's answer for `<proxy>?<raw>`: the upstream's, or the error envelope."""
+        raw = unwrapped(raw, self.own_url)
+        try:
+            target = parse_target(raw)
+            entry = self.config.entry_for(target.location, method)
+            if entry is None:
+                raise Refused("This URL is not one of the services the proxy is configured for.")
+            source = self.sources[entry]
+            if source.operated:  # the operator's token replaces the browser's
+                target = Target(target.location, without_token(target.query))
+                form = None if form is None else without_token(form)
+            upstream = self.fetch(method, target, form, source)
+        except ProxyError as error:
+            if isinstance(error, Refused):
+                log.warning("refused %s %r: %s", method, raw.partition("?")[0][:200], error.details[0])
+            return error_answer(error)
+        return route_hrefs(upstream, self.own_url, self.config)
+
+    def fetch(self, method: str, target: Target, form: Pairs | None, source: TokenSource) -> Upstream:
+        """From the cache (keyed on what the browser sent) when it may be, else from upstream."""
+        cached = cacheable(target.location)
+        key = cache_key(method, target.location, [*target.query, *(form or [])])
+        upstream = self.cache.get(key) if cached else None
+        if upstream is None:
+            upstream = self.exchange(method, target, form, source)
+            if cached and storable(upstream):
+                self.cache.put(key, upstream)
+        return upstream
+
+    def exchange(self, method: str, target: Target, form: Pairs | None, source: TokenSource) -> Upstream:
         """Send with the operator token, renewing it once if the server calls it invalid; the
         sign-in, the request and its retry together within max_seconds."""
+        config = self.config
         with Deadline(config.max_seconds):
             token = source.current()
-            upstream = send(session, method, target.location.url, config, **with_token(target.query, form, token))
+            upstream = send(self.session, method, target.location.url, config, **with_token(target.query, form, token))
             if token and upstream.error_code == 498:
                 fresh = source.renew(token)
                 if fresh:
                     token = fresh
-                    upstream = send(session, method, target.location.url, config,
+                    upstream = send(self.session, method, target.location.url, config,
                                     **with_token(target.query, form, token))
         return scrub(upstream, token)
 
+
+def install(server: Flask, config: ProxyConfig, *, prefix: str = "/",
+            clock: Callable[[], float] = time.time) -> ResourceProxy:
+    """Serve the proxy at `<prefix>proxy` on `server`; `clock` (epoch seconds) judges token expiry.
+    The proxy is also kept in `server.extensions[EXTENSION]`, for the app's own server side."""
+    redact_logs()
+    resource_proxy = ResourceProxy(config, path=prefix.rstrip("/") + "/proxy", clock=clock,
+                                   cache=ResponseCache(server, config))
+
     def proxy() -> Response:
         method = "POST" if request.method == "POST" else "GET"
-        raw = unwrapped(request.query_string.decode("latin-1"), own_url)
         try:
-            target = parse_target(raw)
-            entry = config.entry_for(target.location, method)
-            if entry is None:
-                raise Refused("This URL is not one of the services the proxy is configured for.")
-            source = sources[entry]
             form = form_pairs()
-            if source.operated:  # the operator's token replaces the browser's
-                target = Target(target.location, without_token(target.query))
-                form = None if form is None else without_token(form)
-            cached = cacheable(target.location)
-            key = cache_key(method, target.location, [*target.query, *(form or [])])
-            upstream = cache.get(key) if cached else None
-            if upstream is None:
-                upstream = exchange(method, target, form, source)
-                if cached and storable(upstream):
-                    cache.put(key, upstream)
         except ProxyError as error:
-            if isinstance(error, Refused):
-                log.warning("refused %s %r: %s", method, raw.partition("?")[0][:200], error.details[0])
-            return error_response(error)
-        return browser_response(route_hrefs(upstream, own_url, config))
+            return browser_response(error_answer(error))
+        return browser_response(resource_proxy.answer(method, request.query_string.decode("latin-1"), form))
 
-    server.add_url_rule(rule, ENDPOINT, proxy, methods=["GET", "POST"])
+    server.add_url_rule(resource_proxy.path, ENDPOINT, proxy, methods=["GET", "POST"])
+    server.extensions[EXTENSION] = resource_proxy
+    return resource_proxy
 
 
 def unwrapped(raw: str, own_url: str) -> str:
@@ -128,5 +158,6 @@ def browser_response(upstream: Upstream) -> Response:
     return response
 
 
-def error_response(error: ProxyError) -> Response:
-    return Response(json.dumps(error.envelope()), status=error.status, mimetype="application/json")
+def error_answer(error: ProxyError) -> Upstream:
+    """A refusal or failure in the ArcGIS error envelope, with the proxy's HTTP status."""
+    return Upstream(error.status, "application/json", json.dumps(error.envelope()).encode())
