@@ -120,7 +120,10 @@ def register(app: Dash, layer_options: dict | None = None, proxy_config: ProxyCo
     proxy_path = app.config.requests_pathname_prefix + "proxy"
 
     def open_here(url: str, _retry: int, restored: dict | None, session: dict | None, prompt: dict | None) -> tuple:
-        proxy = proxy_for(proxy_config, absolute_url(url), urljoin(flask.request.host_url, proxy_path))
+        # The proxy's address as browsers reach it: the configured public URL, else this request's origin.
+        public = proxy_config.public_url if proxy_config is not None else None
+        own_proxy = public.rstrip("/") + "/proxy" if public else urljoin(flask.request.host_url, proxy_path)
+        proxy = proxy_for(proxy_config, absolute_url(url), own_proxy)
         return open_service(url, restored, layer_options, session, prompt, proxy)
 
     app.callback(

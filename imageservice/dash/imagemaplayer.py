@@ -197,7 +197,8 @@ def server_session(proxy_url: str | None) -> requests.Session | None:
     same allow-list and operator token, but no HTTP round trip through the app's sign-in); None
     when `proxy_url` is not that proxy, or outside an app."""
     local = flask.current_app.extensions.get(LOCAL_PROXY) if flask.has_app_context() else None
-    if local is None or not proxy_url or urlsplit(proxy_url).path != local.path:
+    own_paths = {local.path, urlsplit(local.own_url).path} if local is not None else set()
+    if not proxy_url or urlsplit(proxy_url).path not in own_paths:  # own_url: its public address
         return None
     from imageservice.proxy.inprocess import InProcessAdapter  # the [proxy] extra: only when installed
 
