@@ -22,8 +22,7 @@ from imageservice.dash import register as register_layers
 from imageservice.fetchpolicy import FetchPolicy
 from imageservice.proxy import ProxyConfig, install as install_proxy
 from imageservice.server import RedactingRequestHandler
-from signin import CONFIG_ENV as AUTH_CONFIG_ENV, PUBLIC_ENV, AuthConfig, exposure_problem, protect
-from signin import is_loopback
+from signin import CONFIG_ENV as AUTH_CONFIG_ENV, PUBLIC_ENV, AuthConfig, exposure_problem, is_loopback, protect
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA_DIR = HERE / ".data"
@@ -110,7 +109,7 @@ def auth_config(path: str) -> AuthConfig | None:
         raise argparse.ArgumentTypeError(f"sign-in configuration {path or 'from the environment'}: {exc}") from None
 
 
-def fetch_policy(args: argparse.Namespace) -> FetchPolicy | None:
+def fetch_policy_for(args: argparse.Namespace) -> FetchPolicy | None:
     """None (anything may be opened) for one person on this machine; when hosted (listening beyond
     it, asking for sign-in, or --hosted), public services, the proxy's services and this app's own
     server (docs/hosting.md)."""
@@ -162,7 +161,7 @@ def build(args: argparse.Namespace) -> Dash:
         layer_options=args.layer_options,
         proxy_config=args.proxy_config,
         auth_config=args.auth_config,
-        fetch_policy=fetch_policy(args),
+        fetch_policy=fetch_policy_for(args),
     )
 
 

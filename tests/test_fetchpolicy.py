@@ -342,7 +342,7 @@ def test_one_person_on_this_machine_may_open_anything(argv: list[str], environ: 
     import app as dashboard
 
     monkeypatch.delenv("IMAGESERVICE_HOSTED", raising=False)
-    assert dashboard.fetch_policy(dashboard.parse_args(argv)) is None
+    assert dashboard.fetch_policy_for(dashboard.parse_args(argv)) is None
 
 
 @pytest.mark.parametrize(("argv", "hosted"), [(["--host", "0.0.0.0", "--port", "8060"], ""),
@@ -354,7 +354,7 @@ def test_a_hosted_dashboard_fetches_by_the_policy(argv: list[str], hosted: str, 
     monkeypatch.setenv("IMAGESERVICE_HOSTED", hosted)
     config = tmp_path / "proxy.json"
     config.write_text(json.dumps({"services": [{"url": "http://10.0.0.5:6080/arcgis/rest/services/Team"}]}))
-    policy = dashboard.fetch_policy(dashboard.parse_args([*argv, "--proxy-config", str(config)]))
+    policy = dashboard.fetch_policy_for(dashboard.parse_args([*argv, "--proxy-config", str(config)]))
     assert policy == FetchPolicy(allowed=("http://10.0.0.5:6080/arcgis/rest/services/Team",), own_port=8060)
 
 
@@ -362,4 +362,4 @@ def test_a_dashboard_that_asks_for_sign_in_is_hosted() -> None:
     import app as dashboard
 
     args = Namespace(host="127.0.0.1", port=8060, hosted=False, auth_config=object(), proxy_config=None)
-    assert dashboard.fetch_policy(args) == FetchPolicy(own_port=8060)
+    assert dashboard.fetch_policy_for(args) == FetchPolicy(own_port=8060)
