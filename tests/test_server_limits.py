@@ -256,6 +256,26 @@ def test_deeply_nested_json_is_refused(server_url, name):  # noqa: F811
     refused(post(server_url, f"{SERVICE}/{operation}", **form), f"'{name}'", "nested")
 
 
+PIXEL_SIZE_OPERATIONS = [
+    ("computeHistograms", {"geometry": ENVELOPE, "geometryType": "esriGeometryEnvelope"}),
+    ("identify", {"geometry": POINT}),
+    ("getSamples", {"geometry": LINE, "geometryType": "esriGeometryPolyline", "sampleCount": "3"}),
+]
+
+
+@pytest.mark.parametrize("operation, form", PIXEL_SIZE_OPERATIONS)
+@pytest.mark.parametrize("pixel_size", ["1e-320", "1e-320,1e-320", '{"x":1e-320,"y":1e-320}', "0.00001"])
+def test_absurdly_fine_pixel_sizes_are_refused(server_url, operation, form, pixel_size):  # noqa: F811
+    """Finite but tiny: grids too large to count, or transforms that cannot be inverted."""
+    refused(post(server_url, f"{SERVICE}/{operation}", f="json", pixelSize=pixel_size, **form), "'pixelSize'")
+
+
+@pytest.mark.parametrize("operation, form", PIXEL_SIZE_OPERATIONS)
+def test_huge_pixel_sizes_are_answered(server_url, operation, form):  # noqa: F811
+    answer = post(server_url, f"{SERVICE}/{operation}", f="json", pixelSize="1e300", **form).json()
+    assert "error" not in answer, answer
+
+
 def test_a_deeply_nested_where_clause_is_refused(server_url):  # noqa: F811
     for clause in ["(" * 3000 + "1=1" + ")" * 3000, "NOT " * 3000 + "1=1"]:
         refused(post(server_url, SERVICE + "/query", f="json", where=clause), "'where'", "nested")

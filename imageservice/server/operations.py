@@ -37,6 +37,7 @@ MAX_IMAGE_SIZE = 4100
 MAX_SAMPLE_COUNT = 1000
 DEFAULT_SIZE = (400, 400)
 DEFAULT_COMPRESSION_QUALITY = 75
+FINEST_PIXEL = 1e-6                      # the finest pixelSize, as a share of the service's cell size
 TOO_MANY_SAMPLES = f"The number of sample locations exceeds the limit of {MAX_SAMPLE_COUNT}."
 ALLOWED_MOSAIC_METHODS = "NorthWest,Center,LockRaster,ByAttribute,Nadir,Viewpoint,None"
 RESAMPLING = {
@@ -350,17 +351,22 @@ def pixel_size(args: Args, service: Service) -> tuple[float, float]:
         crs = service.crs
     if len(sizes) != 2 or not all(isinstance(s, (int, float)) and s > 0 for s in sizes):
         raise BadParameter("'pixelSize' parameter is invalid.")
-    px, py = float(sizes[0]), float(sizes[1])
-    if crs == service.crs:
-        return px, py
-    # Convert the size by moving one pixel from the service centre in the given SR.
+    size = float(sizes[0]), float(sizes[1])
+    if crs != service.crs:
+        size = service_pixel_size(service, crs, size)
+    # Finer sizes make grids too large to count and transforms that cannot be inverted.
+    if not all(math.isfinite(s) and s >= FINEST_PIXEL * native for s, native in zip(size, service.pixel_size)):
+        raise BadParameter("'pixelSize' parameter is invalid: it must be finite and at least a millionth "
+                           "of the service's pixel size.")
+    return size
+
+
+def service_pixel_size(service: Service, crs: CRS, size: tuple[float, float]) -> tuple[float, float]:
+    """A pixel size given in `crs` in service units: one pixel moved from the service centre."""
     xmin, ymin, xmax, ymax = service.extent
     cx, cy = transform_points(service.crs, crs, [(xmin + xmax) / 2], [(ymin + ymax) / 2])
-    xs, ys = transform_points(crs, service.crs, [cx[0], cx[0] + px], [cy[0], cy[0] + py])
-    size = abs(xs[1] - xs[0]), abs(ys[1] - ys[0])
-    if not all(math.isfinite(s) and s > 0 for s in size):
-        raise BadParameter("'pixelSize' parameter is invalid.")
-    return size
+    xs, ys = transform_points(crs, service.crs, [cx[0], cx[0] + size[0]], [cy[0], cy[0] + size[1]])
+    return abs(xs[1] - xs[0]), abs(ys[1] - ys[0])
 
 
 # ----------------------------------------------------------------------------------------------
