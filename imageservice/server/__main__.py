@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from imageservice.server.limits import MEMORY_BUDGET_ENV, budget_from_environmen
 from imageservice.server.server import RedactingRequestHandler, create_app
 
 DATA_ENV = "IMAGESERVICE_DATA_DIR"
+M_ARENA_MAX = -8                         # glibc's mallopt option, as MALLOC_ARENA_MAX sets it
 
 
 def default_data_dir() -> Path:
@@ -54,7 +56,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return options
 
 
+def limit_malloc_arenas() -> None:
+    """Two glibc malloc arenas, as scripts/serve.sh gives gunicorn with MALLOC_ARENA_MAX=2. The
+    server runs each request in a thread; with glibc's default (8 arenas per core) the memory one
+    request freed stays with its thread's arena while the next allocates anew, and the peak RSS
+    of large requests doubled (bench/RESULTS.md, bench.fuzz). An explicit MALLOC_ARENA_MAX wins;
+    without glibc this does nothing."""
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    if mallopt is not None and "MALLOC_ARENA_MAX" not in os.environ:
+        mallopt(M_ARENA_MAX, 2)
+
+
 def main(argv: list[str] | None = None) -> None:
+    limit_malloc_arenas()
     options = parse_args(argv)
     app = create_app(options.data, secure=options.secure, users=dict(options.user),
                      memory_budget_mb=options.memory_budget_mb)
