@@ -5,17 +5,15 @@ catch-all "unexpected failure" envelope (code 500).
 The per-operation tests draw well-formed values (including valid-looking but wrong ones: bands out
 of range, unknown functions, empty lock lists), so most requests get as far as reading and encoding
 pixels; `test_arbitrary_text_fuzz` sends anything at all. `test_malformed_requests_everywhere` sends
-a fixed, seeded mix of malformed requests to every resource and operation, the token service and
-the output files included. All of them are deterministic (hypothesis derandomized, a fixed seed).
+600 requests of bench/fuzz.py's seeded mix, well-formed requests with parameters spoiled, to every
+resource and operation, the token service and the output files included. All of them are
+deterministic (hypothesis derandomized, a fixed seed).
 """
 
 from __future__ import annotations
 
-import html
 import json
-import random
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -23,23 +21,16 @@ from flask import Flask
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench import fuzz
 from imageservice.server.limits import MAX_BODY_BYTES
 from imageservice.server.sampledata import EXTENT_M, ORIGIN
 from imageservice.server.server import create_blueprint
 from imageservice.server.tokens import Security
-from server_fixtures import USERS, FakeClock, sample_root, server_url, services, serving  # noqa: F401
+from server_fixtures import FakeClock, sample_root, server_url, services, serving  # noqa: F401  (pytest fixtures)
 
 SERVICE = "/arcgis/rest/services/SampleMultispectral/ImageServer"
 XMIN, YMAX = ORIGIN
 XMAX, YMIN = XMIN + EXTENT_M, YMAX - EXTENT_M
-MAGIC = {
-    "image/png": (b"\x89PNG",),
-    "image/jpeg": (b"\xff\xd8",),
-    "image/gif": (b"GIF8",),
-    "image/bmp": (b"BM",),
-    "image/tiff": (b"II*\x00", b"MM\x00*"),
-    "application/octet-stream": (b"",),
-}
 FUZZ = settings(max_examples=50, deadline=None, derandomize=True, database=None)
 
 x = st.floats(XMIN - 3000, XMAX + 3000)
@@ -124,21 +115,11 @@ def call(base: str, operation: str, values: dict, post: bool) -> requests.Respon
 
 
 def check(response: requests.Response) -> dict | None:
-    """HTTP 200 and either an image (magic bytes match the type) or a JSON body that is not a 500."""
-    assert response.status_code == 200
-    content_type = response.headers["Content-Type"].split(";")[0]
-    if content_type in MAGIC:
-        assert response.content.startswith(MAGIC[content_type])
-        return None
-    assert content_type in ("application/json", "text/html"), content_type
-    if content_type == "text/html":
-        return None
-    body = response.json()
-    assert isinstance(body, dict)
-    if "error" in body:
-        assert set(body["error"]) == {"code", "message", "details"}
-        assert body["error"]["code"] != 500, body
-    return body
+    """HTTP 200 and nothing wrong by `bench.fuzz.judge` (image bytes match their type, errors are
+    ArcGIS envelopes below code 500); returns the JSON body, if the answer is JSON."""
+    label, problem = fuzz.judge(response)
+    assert response.status_code == 200 and problem is None, (label, problem)
+    return response.json() if response.headers["Content-Type"].startswith("application/json") else None
 
 
 @FUZZ
@@ -202,137 +183,38 @@ def test_arbitrary_text_fuzz(server_url, data, operation, post):
     check(call(server_url, operation, values, post))
 
 
-# -- A seeded mix of malformed requests to every resource ---------------------------------------------
+# -- A seeded mix of malformed requests to every resource (the mix of bench/fuzz.py) ---------------
 
 SEED = 20251206
 MALFORMED_COUNT = 600
-CX, CY = XMIN + EXTENT_M / 2, YMAX - EXTENT_M / 2
-NOT_FINITE = ["inf", "-inf", "nan", "NaN", "Infinity", "1e999", "-1e999", "1,inf", "inf,inf", "0,nan"]
-ODD_NUMBERS = ["-1", "0", "1e308", "-0", "0x10", "1_000", "9" * 400, "1.5", " 7 ", "+5", "1e-320"]
-JUNK = ["", " ", "%", "null", "true", "[]", "{}", "[1,2", '{"a":', "\u00e9t\u00e9", "\x00", "<script>", "a" * 3000,
-        "'; DROP TABLE x; --", "${jndi:x}", "..", "../../etc/passwd", "\\", "1,,2", ",", "1 2 3"]
-DEEP_JSON = ['{"a":' * 3000 + "1" + "}" * 3000, "[" * 5000 + "]" * 5000, '{"rasterFunction":' * 200 + '"x"' + "}" * 200,
-             json.dumps({"rings": [[[CX + i % 2, CY + i] for i in range(12000)] + [[CX, CY]]]})]
-NON_FINITE_JSON = ['{"x":NaN,"y":0}', '{"x":1e999,"y":1}', '{"xmin":-Infinity,"ymin":0,"xmax":1,"ymax":1}',
-                   '{"mosaicMethod":"esriMosaicViewpoint","viewpoint":{"x":Infinity,"y":0}}',
-                   '{"mosaicMethod":"esriMosaicAttribute","sortField":"CloudCover","sortValue":"inf"}',
-                   '{"rasterFunction":"Stretch","rasterFunctionArguments":{"Min":NaN}}',
-                   '{"x":1' + "0" * 400 + ',"y":0}', '{"wkid":1e999}']
-MANY = [",".join(["0"] * 5000), ",".join(str(i) for i in range(3000)), "1," * 20000,
-        '{"rasterFunction":"ExtractBand","rasterFunctionArguments":{"BandIDs":[' + ",".join(["0"] * 3000) + "]}}"]
-MALFORMED = [NOT_FINITE, ODD_NUMBERS, JUNK, DEEP_JSON, NON_FINITE_JSON, MANY]
-# Each operation: a well-formed request, and the parameters to spoil in it.
-OPERATIONS: dict[str, tuple[dict[str, str], list[str]]] = {
-    "": ({}, ["renderingRule"]),
-    "/exportImage": ({"bbox": f"{XMIN},{YMIN},{XMAX},{YMAX}", "size": "64,64", "format": "png"},
-                     ["bbox", "bboxSR", "imageSR", "size", "format", "pixelType", "noData", "noDataInterpretation",
-                      "interpolation", "bandIds", "mosaicRule", "renderingRule", "time", "compressionQuality",
-                      "adjustAspectRatio", "transparent"]),
-    "/identify": ({"geometry": json.dumps({"x": CX, "y": CY})},
-                  ["geometry", "geometryType", "mosaicRule", "renderingRule", "time", "pixelSize",
-                   "returnCatalogItems", "returnGeometry", "returnPixelValues", "maxItemCount"]),
-    "/query": ({"where": "1=1"},
-               ["where", "objectIds", "geometry", "geometryType", "inSR", "spatialRel", "time", "outFields",
-                "orderByFields", "returnGeometry", "outSR", "returnCountOnly", "returnIdsOnly", "resultOffset",
-                "resultRecordCount", "geometryPrecision"]),
-    "/computeHistograms": ({"geometry": json.dumps({"xmin": CX - 3000, "ymin": CY - 3000, "xmax": CX, "ymax": CY}),
-                            "geometryType": "esriGeometryEnvelope", "pixelSize": "600,600"},
-                           ["geometry", "geometryType", "mosaicRule", "renderingRule", "time", "pixelSize"]),
-    "/getSamples": ({"geometry": json.dumps({"paths": [[[CX - 5000, CY], [CX, CY + 5000]]]}),
-                     "geometryType": "esriGeometryPolyline", "sampleCount": "5"},
-                    ["geometry", "geometryType", "mosaicRule", "time", "pixelSize", "sampleCount", "sampleDistance",
-                     "returnFirstValueOnly", "outFields", "interpolation"]),
-    "/keyProperties": ({}, ["renderingRule"]),
-}
-TOKEN_REQUEST = ({"username": "analyst", "password": "s3cret-pass"},
-                 ["username", "password", "client", "referer", "ip", "expiration"])
-OTHER_PATHS = {
-    "info": "/arcgis/rest/info", "directory": "/arcgis/rest/services", "unknown": "/arcgis/x/../y",
-    "output": "/arcgis/rest/directories/arcgisoutput/SampleMultispectral_ImageServer/_ags_" + "0" * 32 + ".png",
-    "escape": "/arcgis/rest/directories/arcgisoutput/x/..%2f..%2fsecret",
-}
-EVERYWHERE = ["f", "callback", "token", "%74oken", " F", "unknown"]
-
-
-def spoiled(rng: random.Random, base: dict[str, str], names: list[str]) -> dict[str, str]:
-    """A well-formed request with one to three of its parameters (and maybe f, callback, token...)
-    set to malformed values."""
-    values = dict(base)
-    for name in rng.sample(names, min(len(names), rng.randint(1, 3))) + rng.sample(EVERYWHERE, rng.randint(0, 1)):
-        values[name] = rng.choice(rng.choice(MALFORMED))
-    values.setdefault("f", rng.choice(["json", "json", "pjson", "image"]))   # without f: an HTML page
-    return values
-
-
-def malformed_requests(seed: int, count: int) -> Iterator[tuple[str, str, str, dict[str, str]]]:
-    """(server "open" or "secure", method, path, parameters), over every resource of the server."""
-    rng = random.Random(seed)
-    services = ["SampleMultispectral", "SampleElevation", "SampleMultispectral", "NoSuchService"]
-    for _ in range(count):
-        kind = rng.choice(["service"] * 10 + ["token"] * 2 + list(OTHER_PATHS))
-        if kind == "service":
-            operation = rng.choice(list(OPERATIONS))
-            path = f"/arcgis/rest/services/{rng.choice(services)}/ImageServer{operation}"
-            values = spoiled(rng, *OPERATIONS[operation])
-        elif kind == "token":
-            path, values = "/arcgis/tokens/generateToken", spoiled(rng, *TOKEN_REQUEST)
-        else:
-            path, values = OTHER_PATHS[kind], spoiled(rng, {}, EVERYWHERE)
-        secure = rng.random() < (0.7 if kind == "token" else 0.15)
-        yield "secure" if secure else "open", rng.choice(["GET", "POST"]), path, values
-
-
-def check_answer(response: requests.Response) -> str:
-    """No server error of any kind, every error an ArcGIS envelope; returns a label for the counts."""
-    assert response.status_code < 500, response.status_code
-    content_type = response.headers["Content-Type"].split(";")[0]
-    if response.status_code != 200:          # what the HTTP layer refuses (a request line over 64 KB)
-        assert content_type == "application/json", (response.status_code, content_type)
-    if content_type in MAGIC:
-        assert response.content.startswith(MAGIC[content_type])
-        return content_type
-    if content_type == "text/html":
-        assert '"code": 500' not in html.unescape(response.text)
-        return "html"
-    if content_type == "application/javascript":
-        return "jsonp"
-    assert content_type == "application/json", content_type
-    body = response.json()
-    assert isinstance(body, dict)
-    if "error" not in body:
-        return "json"
-    error = body["error"]
-    assert set(error) == {"code", "message", "details"}, body
-    assert isinstance(error["code"], int) and error["code"] < 500, body
-    assert isinstance(error["message"], str) and all(isinstance(d, str) for d in error["details"]), body
-    return f"error {error['code']}"
+FUZZ_BUDGET_MB = 128                     # the costly requests of the mix are refused or stay small
 
 
 @pytest.fixture(scope="module")
-def fuzz_secure_url(services):  # noqa: F811
+def fuzz_url(services):  # noqa: F811
     """A token-secured server of its own: the fuzzing's wrong passwords lock only its users."""
     app = Flask("fuzz_secure")
-    security = Security(USERS, clock=FakeClock())
-    app.register_blueprint(create_blueprint(services, security=security), url_prefix="/arcgis")
+    security = Security({fuzz.USER: fuzz.PASSWORD}, clock=FakeClock())
+    app.register_blueprint(create_blueprint(services, security=security, memory_budget_mb=FUZZ_BUDGET_MB),
+                           url_prefix="/arcgis")
     with serving(app) as url:
         yield url
 
 
-def test_malformed_requests_everywhere(server_url, fuzz_secure_url):  # noqa: F811
-    bases = {"open": server_url, "secure": fuzz_secure_url}
-    seen: Counter[str] = Counter()
-    with requests.Session() as session:
-        exported = session.get(server_url + SERVICE + "/exportImage", timeout=30,
-                               params={"f": "json", "size": "20,20", "format": "png"}).json()
-        check_answer(session.get(exported["href"], params={"token": "x"}, timeout=30))
-        check_answer(session.post(exported["href"], timeout=30))
-        check_answer(session.post(server_url + SERVICE + "/exportImage", timeout=30,
-                                  data={"f": "json", "pad": "x" * (MAX_BODY_BYTES + 1)}))
-        for target, method, path, values in malformed_requests(SEED, MALFORMED_COUNT):
-            if method == "GET":
-                response = session.get(bases[target] + path, params=values, timeout=30)
-            else:
-                response = session.post(bases[target] + path, data=values, timeout=30)
-            seen[check_answer(response)] += 1
-    assert sum(seen.values()) == MALFORMED_COUNT
-    assert {"error 400", "error 404", "error 405", "error 414", "error 499", "json"} <= set(seen), seen
+def test_malformed_requests_everywhere(fuzz_url):
+    token = requests.post(fuzz_url + "/arcgis/tokens/generateToken", timeout=30,
+                          data={"username": fuzz.USER, "password": fuzz.PASSWORD, "f": "json"}).json()["token"]
+    exported = requests.get(fuzz_url + SERVICE + "/exportImage", timeout=30,
+                            params={"f": "json", "size": "20,20", "format": "png", "token": token}).json()
+    extra = [requests.get(exported["href"], params={"token": "x"}, timeout=30),
+             requests.post(exported["href"], data={"f": "json"}, timeout=30),
+             requests.post(fuzz_url + SERVICE + "/exportImage", timeout=30,
+                           data={"f": "json", "token": token, "pad": "x" * (MAX_BODY_BYTES + 1)})]
+    assert [fuzz.judge(response) for response in extra] == [
+        ("200 image/png", None), ("200 error 404", None), ("200 error 400", None)]
+    send = fuzz.Sender(fuzz_url, token)
+    outcomes = [send(request) for request in fuzz.malformed_requests(SEED, MALFORMED_COUNT)]
+    assert [(label, problem) for label, problem, _ in outcomes if problem] == []
+    seen = Counter(label for label, _, _ in outcomes)
+    assert {"200 error 400", "200 error 404", "200 error 405", "414 error 414", "200 error 498", "200 error 499",
+            "200 application/json", "200 image/png"} <= set(seen), seen
