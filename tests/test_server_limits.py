@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -237,6 +238,18 @@ def test_a_long_get_url_gets_a_json_error_not_html(server_url):  # noqa: F811
     error = json.loads(response.read())["error"]
     assert error["code"] == 414 and "POST" in " ".join(error["details"])
     connection.close()
+
+
+def test_a_request_target_that_is_no_url_gets_a_json_error(server_url, caplog):  # noqa: F811
+    """werkzeug itself fails on it (urlsplit: invalid IPv6) and used to drop the connection."""
+    parts = urlsplit(server_url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as connection:
+        connection.sendall(b"GET http://[x/?token=SECRET-IN-A-BAD-URL HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = connection.makefile("rb").read()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and b"Content-Type: application/json" in head
+    assert json.loads(body)["error"]["code"] == 400
+    assert "SECRET-IN-A-BAD-URL" not in caplog.text
 
 
 def test_a_geometry_with_too_many_vertices_is_refused(server_url):  # noqa: F811

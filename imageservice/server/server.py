@@ -50,8 +50,12 @@ LONG_REQUEST_LINE = ("The request line is longer than 65536 bytes: send long par
 def redacted_target(target: str) -> str:
     """A request target with the values of `token` and `password` masked. The query is parsed
     exactly as werkzeug parses it for the app, and names are compared as `Args` compares them, so
-    a secret the server would accept (`%74oken=`, ` Token=`) is a secret the log never shows."""
-    parts = urlsplit(target)
+    a secret the server would accept (`%74oken=`, ` Token=`) is a secret the log never shows. A
+    target that is no URL keeps nothing of its query."""
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return target.partition("?")[0] + ("?***" if "?" in target else "")
     if not parts.query:
         return target
     pairs = parse_qsl(parts.query, keep_blank_values=True, errors="werkzeug.url_quote")
@@ -69,6 +73,17 @@ class RedactingRequestHandler(WSGIRequestHandler):
         if hasattr(self, "path"):
             self.path = redacted_target(self.path)
         super().log_request(code, size)
+
+    def run_wsgi(self) -> None:
+        """A target werkzeug cannot split into a URL (`http://[x/`) gets a 400; werkzeug would fail
+        and drop the connection without an answer."""
+        try:
+            urlsplit(self.path)
+        except ValueError:
+            del self.path           # werkzeug's log splits the path too; without one it logs the request line
+            self.send_error(400, "Bad Request", "The request target is not a valid URL.")
+            return
+        super().run_wsgi()
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         short, long = self.responses.get(code, ("Error", ""))
