@@ -104,13 +104,18 @@ def _js_round(x: float) -> int:
 
 
 def view_from_center_zoom(
-    lat: float, lng: float, zoom: float, width: int, height: int, crs: str = "EPSG:3857"
+    lat: float, lng: float, zoom: float, width: int, height: int, crs: str = "EPSG:3857",
+    zoom_snap: float = 1,
 ) -> View:
     """The view Leaflet has after setView(center, zoom) on a width x height map.
 
-    Reproduces Leaflet's rounded pixel origin and esri-leaflet's height trim when the world is
-    shorter than the viewport; the trimmed view's latitudes are clamped to the world edge.
+    The zoom snaps to a multiple of `zoom_snap` as the map's own `zoomSnap` does (Leaflet's
+    default 1 rounds a fractional zoom; 0 keeps it as given). Reproduces Leaflet's rounded pixel
+    origin and esri-leaflet's height trim when the world is shorter than the viewport; the
+    trimmed view's latitudes are clamped to the world edge.
     """
+    if zoom_snap:  # Map._limitZoom: Math.round(zoom / snap) * snap
+        zoom = _js_round(zoom / zoom_snap) * zoom_snap
     cx, cy = _to_pixel(lat, lng, zoom, crs)
     left, top = _js_round(cx - width / 2), _js_round(cy - height / 2)
     north, east = _from_pixel(left + width, top, zoom, crs)

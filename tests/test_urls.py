@@ -384,3 +384,17 @@ def test_url_template_filled_in_like_the_browser_equals_the_export_url():
               .replace("{size}", quote(query["size"], safe="")))
     assert filled == export_image_url(params, view).replace("f=image", "f=" + params.f)
     assert "{bbox}" in export_url_template(params, "EPSG:4326") and "bboxSR=4326" in export_url_template(params, "EPSG:4326")
+
+
+def test_a_fractional_zoom_snaps_like_leaflets_limit_zoom() -> None:
+    # Leaflet's default zoomSnap 1: setView(c, 12.5) shows zoom 13 (Math.round: halves go up),
+    # 12.4 shows 12; zoomSnap 0.25 makes 12.4 show 12.5; zoomSnap 0 keeps 12.4.
+    def view(zoom: float, **snap: float) -> View:
+        return view_from_center_zoom(37.75, -122.45, zoom, 500, 500, **snap)
+
+    assert view(12.5) == view(13)
+    assert view(12.4) == view(12)
+    assert view(12.4, zoom_snap=0.25) == view(12.5, zoom_snap=0)
+    assert view(12.4, zoom_snap=0) != view(12)
+    assert view(12.4, zoom_snap=0).east - view(12.4, zoom_snap=0).west == pytest.approx(
+        360 * 500 / (256 * 2**12.4))
