@@ -73,6 +73,16 @@ class Query:
         self._options["return_geometry"] = flag
         return self
 
+    def pixel_size(self, size: Sequence[float] | Mapping[str, float]) -> Query:
+        """Only catalog items of this resolution: (x, y) or {"x", "y"}, sent as "x,y" like
+        esri-leaflet's pixelSize (the server picks the items whose cell size matches)."""
+        if isinstance(size, Mapping):
+            size = (size.get("x"), size.get("y"))
+        if len(size) != 2 or not all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in size):
+            raise ParameterError(f"pixel size must be (x, y) numbers; got {size!r}")
+        self._options["pixel_size"] = list(size)
+        return self
+
     def to_params(self, **extra: Any) -> dict[str, str]:
         """The query parameters this task sends (without f, which the client adds)."""
         order_by = self._order_by or None
@@ -137,6 +147,22 @@ class IdentifyImage:
     def return_geometry(self, flag: bool = True) -> IdentifyImage:
         self._options["return_geometry"] = flag
         return self
+
+    def format(self, flag: bool = True) -> IdentifyImage:
+        """format(False) asks for raw numbers instead of display strings (ArcGIS 10.5+):
+        esri-leaflet sends returnUnformattedValues as the negation."""
+        self._options["formatted"] = flag
+        return self
+
+    def get_mosaic_rule(self) -> dict | None:
+        return self._params.mosaic_rule
+
+    def get_rendering_rule(self) -> dict | None:
+        """The rule this identify sends: a layer's rule counts only after set_rendering_rule."""
+        return self._params.rendering_rule if self._options.get("apply_rendering_rule") else None
+
+    def get_pixel_size(self) -> float | Sequence[float] | str | None:
+        return self._options.get("pixel_size")
 
     def between(self, start: Any, end: Any) -> IdentifyImage:
         self._params = self._params.replace(time_from=start, time_to=end)

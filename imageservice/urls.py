@@ -250,6 +250,7 @@ def identify_params(
     return_catalog_items: bool | None = None,
     return_geometry: bool = False,
     pixel_size: float | Sequence[float] | str | None = None,
+    formatted: bool | None = None,
 ) -> dict[str, str]:
     """identify parameters for a clicked lat/lng, as esri-leaflet's popup identify builds them.
 
@@ -266,6 +267,8 @@ def identify_params(
             "renderingRule": params.rendering_rule if apply_rendering_rule else None,
             "pixelSize": pixel_size,
             "returnCatalogItems": return_catalog_items,
+            # esri-leaflet's format(bool): the positive name, sent as its negation
+            "returnUnformattedValues": None if formatted is None else not formatted,
             "time": _time(params) if with_time else None,
             "token": params.token,
         }
@@ -350,6 +353,7 @@ def query_params(
     geometry: View | Sequence[float] | Mapping[str, Any] | None = None,
     spatial_rel: str = "esriSpatialRelIntersects",
     time: tuple[int, int] | None = None,
+    pixel_size: Sequence[float] | None = None,
     out_fields: str | Sequence[str] = "*",
     return_geometry: bool = True,
     out_sr: int = 4326,
@@ -376,6 +380,7 @@ def query_params(
             "outFields": out_fields,
             **spatial,
             "time": list(time) if time is not None else None,
+            "pixelSize": pixel_size,
             "orderByFields": _order_by(order_by),
             "resultOffset": offset,
             "resultRecordCount": limit,
