@@ -43,11 +43,16 @@ class ServiceInfo:
     copyright_text: str
     band_count: int
     band_names: tuple[str, ...]
+    band_names_generated: bool  # the root had no bandNames: "Band_1".."Band_N" made up here
     pixel_type: str | None
     extent: Extent | None  # (xmin, ymin, xmax, ymax) in spatial_reference
     spatial_reference: int | None  # wkid, Web Mercator always 3857
+    wkid: int | None  # as the service sent it (102100), for requests that must echo it
+    latest_wkid: int | None
     extent_latlng: Extent | None  # (south, west, north, east), for fitting a map
     time_extent: tuple[int | None, int | None] | None  # epoch ms
+    start_time_field: str | None
+    end_time_field: str | None
     raster_functions: tuple[str, ...]
     mosaic_methods: tuple[str, ...]  # as the service lists them ("NorthWest", "ByAttribute")
     mosaic_method_request_names: tuple[str, ...]  # the same, as requests spell them
@@ -66,6 +71,8 @@ class ServiceInfo:
     object_id_field: str | None
     current_version: float | None
     is_time_aware: bool
+    service_data_type: str | None  # "esriImageServiceDataTypeThematic", "...Elevation", ...
+    has_multidimensions: bool
 
 
 def mosaic_method_request_name(name: str) -> str:
@@ -137,15 +144,20 @@ def parse_service_info(root: Mapping[str, Any]) -> ServiceInfo:
         copyright_text=str(root.get("copyrightText") or ""),
         band_count=band_count,
         band_names=band_names or tuple(f"Band_{i}" for i in range(1, band_count + 1)),
+        band_names_generated=not band_names,
         pixel_type=root.get("pixelType"),
         extent=extent,
         spatial_reference=normalize_wkid(spatial_reference),
+        wkid=_optional_int((spatial_reference or {}).get("wkid")),
+        latest_wkid=_optional_int((spatial_reference or {}).get("latestWkid")),
         extent_latlng=_latlng_bounds(extent, spatial_reference),
         time_extent=_time_extent(time_info.get("timeExtent")),
+        start_time_field=time_info.get("startTimeField") or None,
+        end_time_field=time_info.get("endTimeField") or None,
         raster_functions=tuple(str(f.get("name")) for f in root.get("rasterFunctionInfos") or () if f.get("name")),
         mosaic_methods=mosaic_methods,
         mosaic_method_request_names=tuple(_request_names(mosaic_methods)),
-        default_mosaic_method=root.get("defaultMosaicMethod"),
+        default_mosaic_method=root.get("defaultMosaicMethod") or None,
         mosaic_operator=root.get("mosaicOperator"),
         min_values=_numbers(root.get("minValues")),
         max_values=_numbers(root.get("maxValues")),
@@ -160,6 +172,8 @@ def parse_service_info(root: Mapping[str, Any]) -> ServiceInfo:
         object_id_field=root.get("objectIdField"),
         current_version=float(root["currentVersion"]) if root.get("currentVersion") is not None else None,
         is_time_aware=bool(time_info),
+        service_data_type=root.get("serviceDataType") or None,
+        has_multidimensions=bool(root.get("hasMultidimensions")),
     )
 
 

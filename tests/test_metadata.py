@@ -33,11 +33,16 @@ def test_sentinel2_root() -> None:
         copyright_text="Impact Observatory, Microsoft, and Esri.",
         band_count=1,
         band_names=("Band_1",),
+        band_names_generated=False,
         pixel_type="U8",
         extent=(-20037507.0672, -15547304.2983, 20037507.8428, 18841995.7017),
         spatial_reference=3857,
+        wkid=102100,
+        latest_wkid=3857,
         extent_latlng=None,
         time_extent=(1483228800000, 1735689599000),
+        start_time_field="StartDate",
+        end_time_field="EndDate",
         raster_functions=("Cartographic Renderer for Visualization and Analysis", "None"),
         mosaic_methods=("ByAttribute", "NorthWest", "Center", "LockRaster", "Nadir", "Viewpoint", "None"),
         mosaic_method_request_names=(
@@ -59,6 +64,8 @@ def test_sentinel2_root() -> None:
         object_id_field="OBJECTID",
         current_version=11.0,
         is_time_aware=True,
+        service_data_type="esriImageServiceDataTypeThematic",
+        has_multidimensions=False,
     )
     assert info.fields == tuple(root["fields"])
     south, west, north, east = info.extent_latlng
@@ -197,3 +204,22 @@ def test_errors_are_one_family() -> None:
     error = ArcGISError(400, "Unable to complete operation.", ["bad where", "no such field"], "http://h/ImageServer/query")
     assert str(error) == "Unable to complete operation. (code 400): bad where; no such field"
     assert not isinstance(error, InvalidResponse) and isinstance(ParameterError("x"), ValueError)
+
+
+def test_sentinel2_root_keeps_data_type_dimensions_time_fields_and_raw_wkids() -> None:
+    info = parse_service_info(load("sentinel2_landcover_root"))
+    assert (info.service_data_type, info.has_multidimensions) == ("esriImageServiceDataTypeThematic", False)
+    assert (info.start_time_field, info.end_time_field) == ("StartDate", "EndDate")
+    assert (info.wkid, info.latest_wkid, info.spatial_reference) == (102100, 3857, 3857)
+    assert info.band_names_generated is False
+
+
+def test_generated_band_names_are_marked() -> None:
+    info = parse_service_info({"bandCount": 2})
+    assert (info.band_names, info.band_names_generated) == (("Band_1", "Band_2"), True)
+
+
+def test_missing_root_keys_are_none_not_empty() -> None:
+    info = parse_service_info({"bandCount": 1, "defaultMosaicMethod": ""})
+    assert (info.default_mosaic_method, info.service_data_type, info.wkid, info.latest_wkid) == (None, None, None, None)
+    assert (info.start_time_field, info.end_time_field, info.has_multidimensions) == (None, None, False)
