@@ -222,7 +222,9 @@ def _raise_for_error(body: Any, response: requests.Response, url: str) -> None:
         details = error.get("details") or []
         details = [details] if isinstance(details, str) else [str(d) for d in details]
         kind = AuthenticationRequired if code in AUTH_CODES else ArcGISError
-        raise kind(code, str(error.get("message") or "Unknown error"), details, url)
+        extended = error.get("extendedCode")
+        extended_code = extended if isinstance(extended, int) and not isinstance(extended, bool) else None
+        raise kind(code, str(error.get("message") or "Unknown error"), details, url, extended_code)
     if response.status_code in AUTH_CODES:
         raise AuthenticationRequired(response.status_code, response.reason or "Authentication required", [], url)
     if response.status_code >= 400:

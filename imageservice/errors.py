@@ -18,11 +18,13 @@ class ParameterError(ImageServiceError, ValueError):
 class ArcGISError(ImageServiceError):
     """The server answered with an ArcGIS error envelope {"error": {code, message, details}}."""
 
-    def __init__(self, code: int, message: str, details: list[str] | None = None, url: str | None = None) -> None:
+    def __init__(self, code: int, message: str, details: list[str] | None = None, url: str | None = None,
+                 extended_code: int | None = None) -> None:
         self.code = code
         self.message = message
         self.details = list(details or [])
         self.url = url
+        self.extended_code = extended_code  # ArcGIS's finer cause (e.g. -2147467259), when sent
         super().__init__(code, message, self.details, url)
 
     def __str__(self) -> str:

@@ -254,6 +254,17 @@ def test_an_arcgis_error_served_as_an_image_is_raised(fake: FakeArcGIS) -> None:
     assert str(error) == "Invalid or missing input parameters. (code 400): The requested image exceeds the size limit."
 
 
+def test_an_arcgis_error_keeps_its_extended_code(fake: FakeArcGIS) -> None:
+    fake.routes[SERVICE + "exportImage"] = json_route("error_size_limit.json")
+    fake.routes[SERVICE + "query"] = json_route("error_unable.json")
+    client = fake.client()
+    with pytest.raises(ArcGISError) as sized:
+        client.export_image({"f": "json"})
+    with pytest.raises(ArcGISError) as unable:
+        client.query({"where": "nonsense"})
+    assert (sized.value.extended_code, unable.value.extended_code) == (-2147024809, None)
+
+
 def test_bytes_that_are_neither_image_nor_json_are_rejected(fake: FakeArcGIS) -> None:
     fake.routes[SERVICE + "exportImage"] = canned(200, "image/png", b"\x00\x01garbage")
     expected = r"exportImage answered with neither an image \(PNG, JPEG, TIFF, GIF, BMP\) nor JSON"
