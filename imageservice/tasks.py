@@ -5,7 +5,7 @@ A task only collects options; the parameters are always built by `urls` and sent
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from imageservice import geojson, urls
@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # for annotations only: tables, and with it pandas, load when
     from imageservice.client import ImageServiceClient
 
 BBox = urls.View | Sequence[float]
+MAX_PAGES = 100
 
 
 class Query:
@@ -86,11 +87,37 @@ class Query:
     def to_params(self, **extra: Any) -> dict[str, str]:
         """The query parameters this task sends (without f, which the client adds)."""
         order_by = self._order_by or None
-        return urls.query_params(self._params, **self._options, order_by=order_by, **extra)
+        return urls.query_params(self._params, **{**self._options, **extra}, order_by=order_by)
 
     def run(self) -> dict:
-        """The raw FeatureSet JSON."""
+        """The raw FeatureSet JSON; `exceededTransferLimit` true means more items than it holds."""
         return self._client.query(self.to_params())
+
+    def pages(self, max_pages: int = MAX_PAGES) -> Iterator[dict]:
+        """Raw FeatureSet pages, by resultOffset, while the server says exceededTransferLimit.
+
+        limit() is the page size (else the server's maxRecordCount). The offset moves by what came
+        back, as servers may cap lower than asked. Bounded, and a page equal to the one before
+        ends it, because a server that ignores resultOffset would repeat its first page forever.
+        """
+        offset = self._options.get("offset") or 0
+        previous = None
+        for _ in range(max_pages):
+            page = self._client.query(self.to_params(offset=offset))
+            features = page.get("features") or []
+            if features and features == previous:
+                return
+            yield page
+            if not page.get("exceededTransferLimit") or not features:
+                return
+            offset += len(features)
+            previous = features
+
+    def run_all(self, max_pages: int = MAX_PAGES) -> dict:
+        """Every page merged into one FeatureSet. Its exceededTransferLimit stays true when the
+        paging stopped (max_pages, a repeated page) before the server's last page."""
+        pages = list(self.pages(max_pages))
+        return {**pages[-1], "features": [f for page in pages for f in page.get("features") or []]}
 
     def run_geojson(self) -> dict:
         return geojson.featureset_to_geojson(self.run())
