@@ -78,16 +78,16 @@ def featureset_to_geojson(featureset: Mapping[str, Any]) -> dict:
 
 
 def _id_field(featureset: Mapping[str, Any]) -> str | None:
-    """objectIdFieldName, else the OID-typed field, else a conventional id name (as esri-leaflet)."""
-    if featureset.get("objectIdFieldName"):
-        return featureset["objectIdFieldName"]
+    """objectIdFieldName when the rows have it, else the OID-typed field, else a conventional id
+    name (as esri-leaflet). Raster attribute tables name OBJECTID while their rows carry OID."""
     fields = featureset.get("fields") or []
+    names = {f["name"] for f in fields} | set((featureset.get("features") or [{}])[0].get("attributes") or {})
+    declared = featureset.get("objectIdFieldName")
+    if declared and (declared in names or not names):
+        return declared
     oid = next((f["name"] for f in fields if f.get("type") == "esriFieldTypeOID"), None)
     if oid is not None:
         return oid
-    names = {f["name"] for f in fields}
-    if not names:
-        names = set((featureset.get("features") or [{}])[0].get("attributes") or {})
     return next((name for name in ID_FIELD_NAMES if name in names), None)
 
 

@@ -223,6 +223,13 @@ def test_featureset_ids_fall_back_to_the_oid_field_then_conventional_names() -> 
     assert featureset_to_geojson(anonymous)["features"] == [{"type": "Feature", "geometry": None, "properties": {"Name": "x"}}]
 
 
+def test_raster_attribute_table_ids_fall_back_to_its_oid_field() -> None:
+    # objectIdFieldName says OBJECTID, but the table's rows carry OID (hand-written, in ArcGIS's shape)
+    features = featureset_to_geojson(load("handwritten_raster_attribute_table"))["features"]
+    assert [(f["id"], f["properties"]["ClassName"]) for f in features] == [(0, "Water"), (1, "Trees"), (2, "Flooded Vegetation")]
+    assert all(f["geometry"] is None for f in features)
+
+
 @pytest.mark.parametrize(("esri", "geojson"), [
     ({"x": 1, "y": 2}, {"type": "Point", "coordinates": [1, 2]}),
     ({"x": None, "y": None}, None),
