@@ -45,6 +45,39 @@ RAW_FORMATS = ("bip", "bsq", "lerc")
 
 
 @dataclass(frozen=True)
+class ExportedImage:
+    """An f=json exportImage answer. The server fits the extent to the size's aspect ratio, so
+    the extent here, not the bbox asked for, is where the picture goes."""
+
+    href: str
+    width: int
+    height: int
+    extent: tuple[float, float, float, float]  # xmin, ymin, xmax, ymax in spatial_reference
+    spatial_reference: dict
+    scale: float
+
+    @property
+    def wkid(self) -> int | None:
+        """The current EPSG code: latestWkid (3857) over the Esri one (102100) when both are given."""
+        return self.spatial_reference.get("latestWkid") or self.spatial_reference.get("wkid")
+
+    @classmethod
+    def from_json(cls, response: Mapping[str, Any]) -> ExportedImage:
+        try:
+            extent = response["extent"]
+            return cls(
+                href=str(response["href"]),
+                width=int(response["width"]),
+                height=int(response["height"]),
+                extent=tuple(float(extent[key]) for key in ("xmin", "ymin", "xmax", "ymax")),
+                spatial_reference=dict(extent.get("spatialReference") or {}),
+                scale=float(response.get("scale") or 0),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise InvalidResponse(f"exportImage f=json response lacks a usable {error}: {str(response)[:200]}") from None
+
+
+@dataclass(frozen=True)
 class _Call:
     """One service request, kept so it can be replayed after authenticate()."""
 
@@ -108,6 +141,10 @@ class ImageServiceClient:
             return self.request("exportImage", params)
         raw = str(params.get("format", "")).lower() in RAW_FORMATS
         return self._run(_Call("exportImage", params, "request", _image_parser(raw)))
+
+    def exported_image(self, params: Mapping[str, Any]) -> ExportedImage:
+        """exportImage f=json, typed: href with the size, extent and spatial reference it covers."""
+        return ExportedImage.from_json(self.export_image({**params, "f": "json"}))
 
     def authenticate(self, token: str) -> list:
         """Use `token` from now on and replay the requests that failed with 498/499, in order.

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
-from imageservice.client import ImageServiceClient
+from imageservice.client import ExportedImage, ImageServiceClient
 from imageservice.errors import (
     ArcGISError,
     AuthenticationRequired,
@@ -233,6 +233,27 @@ def test_export_image_json_returns_the_href_document(fake: FakeArcGIS) -> None:
     response = fake.client().export_image({"bbox": "0,0,1,1", "size": "1100,1100", "f": "json"})
     assert response == json.loads(fixture_bytes("export_image_json.json"))
     assert fake.received[0].query == "bbox=0%2C0%2C1%2C1&size=1100%2C1100&f=json"
+
+
+def test_exported_image_types_the_json_answer(fake: FakeArcGIS) -> None:
+    fake.routes[SERVICE + "exportImage"] = json_route("export_image_json.json")
+    exported = fake.client().exported_image({"bbox": "0,0,1,1", "size": "1100,1100", "f": "image"})
+    assert exported == ExportedImage(
+        href=json.loads(fixture_bytes("export_image_json.json"))["href"],
+        width=1100,
+        height=1100,
+        extent=(-776083.3849566554, -1206734.539927719, -773596.9441131485, -1204248.099084212),
+        spatial_reference={"wkid": 102067, "latestWkid": 5514},
+        scale=0.0,
+    )
+    assert exported.wkid == 5514
+    assert fake.received[0].params["f"] == "json"
+
+
+def test_an_exported_image_without_an_extent_is_an_invalid_response(fake: FakeArcGIS) -> None:
+    fake.routes[SERVICE + "exportImage"] = canned(200, "application/json", b'{"href": "http://x/a.png", "width": 1, "height": 1}')
+    with pytest.raises(InvalidResponse, match="^exportImage f=json response lacks a usable 'extent'"):
+        fake.client().exported_image({})
 
 
 def test_export_image_bytes_are_returned_when_they_are_an_image(fake: FakeArcGIS) -> None:
