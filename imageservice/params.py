@@ -207,6 +207,8 @@ class LayerParams:
     no_data_interpretation: str | None = None
     pixel_type: str | None = None
     use_cors: bool = True
+    # Browser only: cookies / web-tier authentication on the images and f=json fetches (CORS).
+    with_credentials: bool = False
     rendering_rule: dict | None = None
     mosaic_rule: dict | None = None
     time_from: int | None = None
@@ -258,7 +260,7 @@ class LayerParams:
             raise ParameterError(
                 f"time_from must not be after time_to; got time_from={self.time_from}, time_to={self.time_to}"
             )
-        for name in ("use_cors", "transparent"):
+        for name in ("use_cors", "with_credentials", "transparent"):
             if not isinstance(getattr(self, name), bool):
                 raise ParameterError(f"{name} must be true or false; got {getattr(self, name)!r}")
         for name in ("token", "proxy"):

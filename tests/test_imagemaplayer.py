@@ -33,6 +33,15 @@ def test_template_leaves_the_view_open_and_carries_the_display_options():
     assert template_for(params(use_cors=False), DISPLAY)["crossOrigin"] is None
 
 
+def test_with_credentials_makes_the_images_use_credentials_even_without_use_cors():
+    # RasterLayer: crossOrigin = withCredentials ? 'use-credentials' : useCors
+    for options in ({"with_credentials": True}, {"with_credentials": True, "use_cors": False}):
+        layer = ImageMapLayerAIO(URL, aio_id="x", **options)
+        assert template_for(layer.children[2].data, DISPLAY)["crossOrigin"] == "use-credentials"
+        assert layer.children[0].crossOrigin == layer.children[1].crossOrigin == "use-credentials"
+    assert template_for(params(), DISPLAY)["url"] == template_for(params(with_credentials=True), DISPLAY)["url"]
+
+
 def test_template_in_4326_position_and_z_index():
     assert "bboxSR=4326&imageSR=4326" in template_for(params(), {**DISPLAY, "crs": "EPSG:4326"})["url"]
     assert template_for(params(position="back"), DISPLAY)["zIndex"] == BACK_Z

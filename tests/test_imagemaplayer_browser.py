@@ -6,6 +6,7 @@ test picks for dash_duo.
 
 from __future__ import annotations
 
+import io
 import socket
 import time
 from collections.abc import Callable
@@ -15,12 +16,13 @@ import dash_leaflet as dl
 import flask
 import pytest
 from dash import Dash, Input, Output, State, html
+from PIL import Image
 from selenium.webdriver.common.actions.action_builder import ActionBuilder
 
 import imageservice.server.server
 from imageservice.dash import register
 from imageservice.dash import ImageMapLayerAIO, edit
-from server_fixtures import sample_root, services  # noqa: F401  (pytest fixtures)
+from server_fixtures import sample_root, serving, services  # noqa: F401  (pytest fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -413,3 +415,58 @@ def test_a_removed_layer_stops_listening_to_the_map(dash_duo, services):
     js(dash_duo, "window.__map.panBy([100, 50], {animate: false})")
     time.sleep(0.5)  # three throttle intervals: a listening layer would have asked by now
     assert len(export_requests(dash_duo)) == requested
+
+
+def cookie_service() -> flask.Flask:
+    """A service on another origin behind web-tier authentication: its images and exportImage
+    JSON need the session cookie that /login sets, and its CORS headers allow credentials."""
+    app = flask.Flask("cookie_service")
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(png, "PNG")
+
+    @app.get("/login")
+    def login() -> flask.Response:
+        response = flask.make_response("signed in")
+        response.set_cookie("session", "ok")
+        return response
+
+    @app.get(SERVICE_PATH)
+    def root() -> dict:
+        return {"name": "cookie service"}
+
+    @app.get(SERVICE_PATH + "/exportImage")
+    @app.get("/out.png")
+    def image() -> flask.Response | dict | tuple:
+        if flask.request.cookies.get("session") != "ok":
+            return {"error": {"code": 401, "message": "Sign in first", "details": []}}, 401
+        if flask.request.args.get("f") == "json":
+            return {"href": flask.request.host_url + "out.png", "width": 8, "height": 8}
+        return flask.Response(png.getvalue(), mimetype="image/png")
+
+    @app.after_request
+    def cors(response: flask.Response) -> flask.Response:
+        response.headers["Access-Control-Allow-Origin"] = flask.request.headers.get("Origin", "*")
+        response.headers["Access-Control-Allow-Credentials"] = "true"
+        response.headers["Vary"] = "Origin"
+        return response
+
+    return app
+
+
+@pytest.mark.parametrize("f", ["image", "json"])
+def test_with_credentials_sends_the_cookie_to_another_origin(dash_duo, services, f):
+    with serving(cookie_service()) as service:
+        root = start(dash_duo, services, lambda _: [
+            ImageMapLayerAIO(service + SERVICE_PATH, aio_id="with", with_credentials=True, f=f),
+            ImageMapLayerAIO(service + SERVICE_PATH, aio_id="without", f=f)])
+        dash_duo.driver.get(service + "/login")
+        dash_duo.driver.get(root)
+        shown = wait_shown(dash_duo, "with")
+        wait_until(dash_duo, lambda: (state(dash_duo, "without") or {}).get("error"), "the layer without did not fail")
+        assert "Sign in first (code 401)" in state(dash_duo, "without")["error"]
+        assert state(dash_duo, "without")["url"] is None
+        [image] = visible_images(dash_duo)
+        assert image["src"] == shown["url"] and image["loaded"]
+        cross_origin = js(dash_duo, "return [...document.querySelectorAll('.leaflet-image-layer')]"
+                                    ".find(i => i.src === arguments[0]).getAttribute('crossorigin')", shown["url"])
+        assert cross_origin == "use-credentials"

@@ -88,6 +88,7 @@ def test_defaults_follow_esri_leaflet() -> None:
         "no_data_interpretation": None,
         "pixel_type": None,
         "use_cors": True,
+        "with_credentials": False,
         "rendering_rule": None,
         "mosaic_rule": None,
         "time_from": None,
@@ -186,6 +187,7 @@ def test_enums_are_matched_case_insensitively_and_stored_canonically() -> None:
         ({"rendering_rule": {"a": float("nan")}}, "rendering_rule must hold only JSON values"),
         ({"transparent": "yes"}, "transparent must be true or false; got 'yes'"),
         ({"use_cors": 1}, "use_cors must be true or false; got 1"),
+        ({"with_credentials": "yes"}, "with_credentials must be true or false; got 'yes'"),
         ({"token": 123}, "token must be text; got 123"),
     ],
 )
@@ -318,6 +320,7 @@ def test_to_dict_from_dict_round_trips_through_json() -> None:
         no_data_interpretation="esriNoDataMatchAny",
         pixel_type="F32",
         use_cors=False,
+        with_credentials=True,
         rendering_rule={"rasterFunction": "Hillshade", "rasterFunctionArguments": {"Azimuth": 215}},
         mosaic_rule={"mosaicMethod": "esriMosaicLockRaster", "lockRasterIds": [8]},
         time_from=1389225600000,

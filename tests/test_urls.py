@@ -398,3 +398,11 @@ def test_a_fractional_zoom_snaps_like_leaflets_limit_zoom() -> None:
     assert view(12.4, zoom_snap=0) != view(12)
     assert view(12.4, zoom_snap=0).east - view(12.4, zoom_snap=0).west == pytest.approx(
         360 * 500 / (256 * 2**12.4))
+
+
+def test_with_credentials_stays_in_the_browser(spec_view: View) -> None:
+    # esri-leaflet's withCredentials changes how a request is made, never what it asks for.
+    plain, credentialed = LayerParams(url=URL), LayerParams(url=URL, with_credentials=True)
+    assert export_params(credentialed, spec_view) == export_params(plain, spec_view)
+    assert identify_params(credentialed, -122.45, 37.75) == identify_params(plain, -122.45, 37.75)
+    assert metadata_params(credentialed) == metadata_params(plain)

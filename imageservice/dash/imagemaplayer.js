@@ -188,6 +188,11 @@
         return template.proxy ? template.proxy + "?" + url : url;
     }
 
+    // The f=json fetches' credentials: cookies cross-origin only with withCredentials, as its images.
+    function credentialsOf(template) {
+        return template && template.crossOrigin === "use-credentials" ? "include" : "same-origin";
+    }
+
     function errorMessage(body) {
         const error = body && body.error;
         if (!error) { return null; }
@@ -220,7 +225,7 @@
 
     // After an <img> error, ask the server what went wrong: ArcGIS sends its error as JSON.
     function explainFailure(layer, seq, url) {
-        fetch(url, {credentials: "same-origin"}).then((response) => response.text().then((text) => {
+        fetch(url, {credentials: credentialsOf(layer.template)}).then((response) => response.text().then((text) => {
             let body = null;
             try { body = JSON.parse(text); } catch (e) { /* not JSON */ }
             const message = errorMessage(body) || "The image could not be loaded (HTTP " + response.status + ").";
@@ -440,7 +445,7 @@
         if (template.f === "json") {
             // Pending with no image yet: the href is known once the exportImage JSON is back.
             layer.pending = {buffer: back, url: null, request: url, bounds: view.bounds, opacity: opacity};
-            fetch(url, {credentials: "same-origin"}).then((r) => r.json()).then((body) => {
+            fetch(url, {credentials: credentialsOf(template)}).then((r) => r.json()).then((body) => {
                 if (seq !== layer.seq) { return; }
                 const message = errorMessage(body);
                 if (message) {

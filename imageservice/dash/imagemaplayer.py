@@ -135,6 +135,11 @@ class _Ids:
         return _id("attribution", aio_id)
 
 
+def cross_origin(use_cors: bool, with_credentials: bool) -> str | None:
+    """The images' crossOrigin, as esri-leaflet's RasterLayer sets it: credentials win over useCors."""
+    return "use-credentials" if with_credentials else "anonymous" if use_cors else None
+
+
 def template_for(params: dict | None, display: dict) -> dict:
     """What the browser needs to draw a layer: the URL template, f, opacity, z-index, zoom range.
 
@@ -161,7 +166,7 @@ def template_for(params: dict | None, display: dict) -> dict:
         "zIndex": z_index,
         "token": layer_params.token,
         "proxy": layer_params.proxy,
-        "crossOrigin": "anonymous" if layer_params.use_cors else None,
+        "crossOrigin": cross_origin(layer_params.use_cors, layer_params.with_credentials),
     }
 
 
@@ -245,8 +250,8 @@ class ImageMapLayerAIO(dl.LayerGroup):
         self.aio_id = aio_id
         params = LayerParams.from_dict({"url": url, **options}).to_dict() if url else None
         display = {"crs": crs, "minZoom": min_zoom, "maxZoom": max_zoom, "z_index": z_index}
-        cross_origin = "anonymous" if params is None or params["use_cors"] else None
-        overlay_options = {"url": BLANK, "bounds": NOWHERE, "opacity": 0, "crossOrigin": cross_origin}
+        overlay_options = {"url": BLANK, "bounds": NOWHERE, "opacity": 0, "crossOrigin": cross_origin(
+            params is None or params["use_cors"], params is not None and params["with_credentials"])}
         if pane:
             overlay_options["pane"] = pane
         handlers = {"load": {"variable": "imageMapLayer.loaded"}, "error": {"variable": "imageMapLayer.failed"},
