@@ -309,6 +309,7 @@ def refresh_catalog(view: dict | None, params: dict | None, where_text: str | No
     try:
         catalog = fetch_catalog(lambda: catalog_query(params, view["bounds"], where, service["object_id_field"]),
                                 page_size=service["page_size"])
+        shapes = footprints(catalog.featureset, service)  # an answer it cannot place is an InvalidResponse
     except ArcGISError as error:
         if (where_text or "").strip():
             refused = "; ".join(error.details) or error.message
@@ -324,7 +325,7 @@ def refresh_catalog(view: dict | None, params: dict | None, where_text: str | No
         "rows": rows,
         "columns": columns,
         "selected": {"ids": [str(i) for i in locked]},
-        "footprints": footprints(catalog.featureset, service),
+        "footprints": shapes,
         "status": status_text(catalog, service["page_size"], timed=None not in time, filtered=where != "1=1"),
         "where_error": "",
         "key": key,

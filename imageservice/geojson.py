@@ -8,9 +8,11 @@ reprojected, so the Dash component can import this module without any geometry l
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
+from imageservice.errors import InvalidResponse
 from imageservice.metadata import normalize_wkid, spatial_reference_crs
 
 ID_FIELD_NAMES = ("OBJECTID", "FID", "OID", "ID")
@@ -55,26 +57,45 @@ def identify_to_geojson(response: Mapping[str, Any]) -> dict:
 def featureset_to_geojson(featureset: Mapping[str, Any]) -> dict:
     """An Esri FeatureSet as a GeoJSON FeatureCollection in lat/lng, in the server's order.
 
-    Geometries are reprojected from the FeatureSet's spatialReference (none given: taken as
-    lat/lng already), outer rings wound counter-clockwise (RFC 7946); ids come from the object
-    id field; dates stay epoch ms.
+    Each geometry is reprojected from its own spatialReference, else the FeatureSet's (Sentinel-2
+    catalog queries put it only on the geometries). esri-leaflet's callers draw the result as
+    lat/lng, so a geometry whose spatial reference is missing or unknown is an InvalidResponse,
+    not metres drawn as degrees. Outer rings are wound counter-clockwise (RFC 7946); ids come
+    from the object id field; dates stay epoch ms.
     """
-    spatial_reference = featureset.get("spatialReference")
-    crs = None if normalize_wkid(spatial_reference) == 4326 else spatial_reference_crs(spatial_reference)
-    to_latlng = _transformer(crs) if crs is not None else None
+    default = featureset.get("spatialReference")
+    transformers: dict[str, Any] = {}
     id_field = _id_field(featureset)
     features = []
     for feature in featureset.get("features") or []:
         attributes = dict(feature.get("attributes") or {})
-        geometry = esri_to_geojson_geometry(feature.get("geometry"))
-        if geometry is not None and to_latlng is not None:
-            geometry = _rewind({"type": geometry["type"],
-                                "coordinates": _transform(to_latlng, geometry["coordinates"])})
+        geometry = _latlng_geometry(feature.get("geometry"), default, transformers)
         item: dict[str, Any] = {"type": "Feature", "geometry": geometry, "properties": attributes}
         if id_field is not None and id_field in attributes:
             item["id"] = attributes[id_field]
         features.append(item)
     return {"type": "FeatureCollection", "features": features}
+
+
+def _latlng_geometry(
+    geometry: Mapping[str, Any] | None, default: Mapping[str, Any] | None, transformers: dict[str, Any]
+) -> dict | None:
+    """One Esri geometry as lat/lng GeoJSON; `transformers` caches one per spatial reference."""
+    converted = esri_to_geojson_geometry(geometry)
+    if converted is None:
+        return None
+    spatial_reference = geometry.get("spatialReference") or default
+    if not spatial_reference:
+        raise InvalidResponse("a geometry has no spatialReference, nor has its FeatureSet: ask with outSR=4326")
+    if normalize_wkid(spatial_reference) == 4326:
+        return converted
+    key = json.dumps(spatial_reference, sort_keys=True)
+    if key not in transformers:
+        crs = spatial_reference_crs(spatial_reference)
+        if crs is None:
+            raise InvalidResponse(f"unknown spatialReference {key}: ask with outSR=4326")
+        transformers[key] = _transformer(crs)
+    return _rewind({"type": converted["type"], "coordinates": _transform(transformers[key], converted["coordinates"])})
 
 
 def _id_field(featureset: Mapping[str, Any]) -> str | None:

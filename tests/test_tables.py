@@ -214,6 +214,31 @@ def test_featureset_3857_is_web_mercator_too() -> None:
     assert featureset_to_geojson(featureset) == featureset_to_geojson(load("query_featureset_webmercator"))
 
 
+def test_featureset_with_spatial_references_only_on_its_geometries_is_reprojected() -> None:
+    # Sentinel-2 catalog queries answer this way (hand-written, in ArcGIS's shape)
+    per_geometry = featureset_to_geojson(load("handwritten_query_featureset_geometry_sr"))
+    assert per_geometry == featureset_to_geojson(load("query_featureset_webmercator"))
+
+
+def test_a_geometry_s_own_spatial_reference_wins_over_the_featuresets() -> None:
+    featureset = load("handwritten_query_featureset_geometry_sr")
+    featureset["spatialReference"] = {"wkid": 4326}
+    assert featureset_to_geojson(featureset) == featureset_to_geojson(load("query_featureset_webmercator"))
+
+
+@pytest.mark.parametrize(("spatial_reference", "message"), [
+    (None, "no spatialReference"),
+    ({"wkid": 999999}, "unknown spatialReference"),
+])
+def test_geometries_in_an_unknown_spatial_reference_are_an_invalid_response(
+    spatial_reference: dict | None, message: str
+) -> None:
+    featureset = load("handwritten_query_featureset_geometry_sr")
+    featureset["features"][1]["geometry"]["spatialReference"] = spatial_reference
+    with pytest.raises(InvalidResponse, match=message):
+        featureset_to_geojson(featureset)
+
+
 def test_featureset_ids_fall_back_to_the_oid_field_then_conventional_names() -> None:
     typed = {"fields": [{"name": "IMAGEID", "type": "esriFieldTypeOID"}], "features": [{"attributes": {"IMAGEID": 4}}]}
     named = {"features": [{"attributes": {"FID": 5, "Name": "x"}}]}
