@@ -26,6 +26,7 @@ from imageservice.errors import (
 )
 from imageservice.fetchpolicy import FetchPolicy
 from imageservice.params import normalize_url
+from imageservice.wire import serialize_params
 
 EventHandler = Callable[[dict], None]
 AUTH_CODES = (498, 499)
@@ -83,7 +84,7 @@ class _Call:
 
     path: str
     params: Mapping[str, Any]
-    method: str  # esri-leaflet's event method: "get" for metadata, "request" for the rest
+    method: str  # esri-leaflet's service method: "get", "post" or "request" (GET or POST by length)
     parse: Callable[[requests.Response, str], Any]
 
 
@@ -121,12 +122,21 @@ class ImageServiceClient:
     # --- public operations --------------------------------------------------------------------
 
     def request(self, path: str, params: Mapping[str, Any]) -> dict:
-        """Any JSON operation or resource under the service root (e.g. "computeHistograms")."""
+        """Any JSON operation or resource under the service root (e.g. "computeHistograms"),
+        sent as GET, or as POST when the URL would pass 2000 characters."""
         return self._run(_Call(path, params, "request", _parse_json))
+
+    def get(self, path: str, params: Mapping[str, Any]) -> dict:
+        """Like request(), always as GET (esri-leaflet's service.get)."""
+        return self._run(_Call(path, params, "get", _parse_json))
+
+    def post(self, path: str, params: Mapping[str, Any]) -> dict:
+        """Like request(), always as POST (esri-leaflet's service.post)."""
+        return self._run(_Call(path, params, "post", _parse_json))
 
     def metadata(self) -> dict:
         """The service root JSON (GET <base_url>?f=json)."""
-        return self._run(_Call("", {}, "get", _parse_json))
+        return self.get("", {})
 
     def identify(self, params: Mapping[str, Any]) -> dict:
         return self.request("identify", params)
@@ -174,9 +184,11 @@ class ImageServiceClient:
             token=self.token,
             proxy=self.proxy,
             request_params=self.request_params,
+            method=call.method,
         )
+        # esri-leaflet fires requeststart before it adds the token, request params and f=json
+        self._emit("requeststart", {"url": url, "params": serialize_params(call.params), "method": call.method})
         event = {"url": url, "params": _sent_params(prepared), "method": call.method}
-        self._emit("requeststart", event)
         try:
             result = call.parse(self._send(prepared), url)
         except ImageServiceError as error:
@@ -210,9 +222,8 @@ class ImageServiceClient:
             # The replay must use the new token, not one that was baked into the params.
             self._pending.append(_Call(call.path, _without_token(call.params), call.method, call.parse))
             self._emit("authenticationrequired", {**event, "authenticate": self.authenticate})
-        code = error.code if isinstance(error, ArcGISError) else 500
         message = error.message if isinstance(error, ArcGISError) else str(error)
-        self._emit("requesterror", {**event, "code": code, "message": message})
+        self._emit("requesterror", {**event, "code": error.code, "message": message})
         self._emit("requestend", event)
 
     def _emit(self, event_type: str, payload: dict) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 class ImageServiceError(Exception):
     """Base of every error raised by imageservice."""
 
+    code: int = 500  # esri-leaflet's code for errors the server did not number (no answer, not JSON)
+
 
 class ParameterError(ImageServiceError, ValueError):
     """Bad user input; the message names the parameter and what is allowed."""

@@ -437,8 +437,10 @@ def prepare(
     request_params: Mapping[str, str] | None = None,
     f: str = "json",
     max_url_length: int = 2000,
+    method: str = "request",
 ) -> PreparedRequest:
-    """GET when proxy?url?query fits in max_url_length characters (esri-leaflet's 2000), else POST.
+    """esri-leaflet's service methods: "get" always GETs, "post" always POSTs, and "request" GETs
+    when proxy?url?query fits in max_url_length characters (esri-leaflet's 2000), else POSTs.
 
     The token is added unless the params carry one, request params are merged with extend
     semantics, and f goes last (a value already in params wins over the argument).
@@ -450,6 +452,6 @@ def prepare(
     query["f"] = query.pop("f", f)
     url = _with_proxy(proxy, base_url + path)
     full = f"{url}?{encode_query(query, xhr=True)}"
-    if len(full) <= max_url_length:
+    if method == "get" or (method == "request" and len(full) <= max_url_length):
         return PreparedRequest(method="GET", url=full, data=None)
     return PreparedRequest(method="POST", url=url, data=query)

@@ -315,6 +315,7 @@ def test_a_closed_port_is_service_unreachable() -> None:
     with pytest.raises(ServiceUnreachable) as caught:
         client.metadata()
     assert str(caught.value) == f"Could not connect to 127.0.0.1:{port}: [Errno 111] Connection refused"
+    assert caught.value.code == 500
 
 
 def test_a_slow_server_is_a_timeout(fake: FakeArcGIS) -> None:
@@ -406,7 +407,7 @@ def test_events_of_a_successful_request(fake: FakeArcGIS, events: list[dict]) ->
     params = {"geometryType": "esriGeometryPoint", "token": "tok", "f": "json"}
     base = {"url": fake.url + "identify", "params": params, "method": "request"}
     assert events == [
-        {"type": "requeststart", **base},
+        {"type": "requeststart", **base, "params": {"geometryType": "esriGeometryPoint"}},
         {"type": "requestsuccess", **base, "response": response},
         {"type": "requestend", **base},
     ]
@@ -416,10 +417,27 @@ def test_metadata_events_use_the_get_method(fake: FakeArcGIS, events: list[dict]
     fake.routes[SERVICE] = json_route("sentinel2_landcover_root.json")
     fake.client(on_event=events.append).metadata()
     assert [(e["type"], e["url"], e["method"], e["params"]) for e in events] == [
-        ("requeststart", fake.url, "get", {"f": "json"}),
+        ("requeststart", fake.url, "get", {}),
         ("requestsuccess", fake.url, "get", {"f": "json"}),
         ("requestend", fake.url, "get", {"f": "json"}),
     ]
+
+
+def test_get_and_post_keep_their_http_method_and_name_it_in_events(fake: FakeArcGIS, events: list[dict]) -> None:
+    fake.routes[SERVICE + "query"] = json_route("query_featureset_webmercator.json")
+    client = fake.client(on_event=events.append)
+    client.get("query", {"where": "x" * 3000})
+    client.post("query", {"where": "1=1"})
+    assert [r.method for r in fake.received] == ["GET", "POST"]
+    assert [e["method"] for e in events if e["type"] == "requeststart"] == ["get", "post"]
+
+
+def test_an_answer_that_is_not_json_carries_code_500(fake: FakeArcGIS) -> None:
+    fake.routes[SERVICE + "query"] = canned(200, "text/html", b"<html>maintenance</html>")
+    with pytest.raises(InvalidResponse) as caught:
+        fake.client().query({})
+    assert caught.value.code == 500
+    assert "is not an ArcGIS ImageServer: the response is not JSON" in str(caught.value)
 
 
 def test_events_of_a_failed_request(fake: FakeArcGIS, events: list[dict]) -> None:
@@ -428,7 +446,7 @@ def test_events_of_a_failed_request(fake: FakeArcGIS, events: list[dict]) -> Non
         fake.client(on_event=events.append).query({"where": "1=1"})
     base = {"url": fake.url + "query", "params": {"where": "1=1", "f": "json"}, "method": "request"}
     assert events == [
-        {"type": "requeststart", **base},
+        {"type": "requeststart", **base, "params": {"where": "1=1"}},
         {"type": "requesterror", **base, "code": 500, "message": str(caught.value)},
         {"type": "requestend", **base},
     ]
@@ -444,7 +462,7 @@ def test_token_failures_are_replayed_in_order_by_authenticate(fake: FakeArcGIS, 
         client.metadata()
     base = {"url": fake.url + "identify", "params": {**dict(parse_qsl(IDENTIFY_QUERY)), "f": "json"}, "method": "request"}
     assert events[:4] == [
-        {"type": "requeststart", **base},
+        {"type": "requeststart", **base, "params": dict(parse_qsl(IDENTIFY_QUERY))},
         {"type": "authenticationrequired", **base, "authenticate": client.authenticate},
         {"type": "requesterror", **base, "code": 499, "message": "Token Required"},
         {"type": "requestend", **base},
