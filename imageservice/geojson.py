@@ -8,6 +8,7 @@ reprojected, so the Dash component can import this module without any geometry l
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -21,10 +22,13 @@ Ring = list[list[float]]
 
 
 def identify_to_geojson(response: Mapping[str, Any]) -> dict:
-    """esri-leaflet's IdentifyImage results: {"pixel": Feature[, "catalogItems": FeatureCollection]}.
+    """esri-leaflet's IdentifyImage results: {"pixel": Feature[, "catalogItems": FeatureCollection,
+    "catalogItemsEsri": FeatureSet]}.
 
     The pixel stays in the service's spatial reference with a `crs` member, as in esri-leaflet;
-    catalog item footprints are reprojected to lat/lng (esri-leaflet leaves them projected).
+    catalog item footprints are reprojected to lat/lng (esri-leaflet leaves them projected), so
+    the FeatureSet as the service sent it (its projection, its order) is kept as
+    `catalogItemsEsri`, a copy.
     """
     location = response.get("location") or {}
     object_id = response.get("objectId")
@@ -51,6 +55,7 @@ def identify_to_geojson(response: Mapping[str, Any]) -> dict:
             for feature, visibility in zip(collection["features"], visibilities):
                 feature["properties"]["catalogItemVisibility"] = visibility
         results["catalogItems"] = collection
+        results["catalogItemsEsri"] = copy.deepcopy(catalog)
     return results
 
 

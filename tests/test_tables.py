@@ -173,6 +173,14 @@ def test_identify_geojson_catalog_footprints_are_lat_lng_counter_clockwise() -> 
     assert sorted({round(x, 9) for x, _ in ring}) == [round(math.degrees(x / WGS84_A), 9) for x in (-13650000.0, -13420000.0)]
 
 
+def test_identify_geojson_keeps_the_catalog_items_as_the_service_sent_them() -> None:
+    response = load("landsat_identify_catalog")
+    results = identify_to_geojson(response)
+    assert list(results) == ["pixel", "catalogItems", "catalogItemsEsri"]
+    assert results["catalogItemsEsri"] == load("landsat_identify_catalog")["catalogItems"]
+    assert results["catalogItemsEsri"] is not response["catalogItems"]  # a copy: the response stays untouched
+
+
 def test_identify_geojson_raster_dataset_has_no_catalog_items() -> None:
     results = identify_to_geojson(load("raster_dataset_identify"))
     assert list(results) == ["pixel"]
