@@ -212,7 +212,8 @@ def spectral_figure(pixel: Pixel) -> go.Figure:
 def pixel_ndvi(pixel: Pixel, band_names: list[str]) -> str:
     """ "NDVI 0.532" for a pixel of a service with NIR and Red bands; "" otherwise."""
     pair = ndvi_bands(band_names)
-    values = dict(zip(pixel.values["band"], pixel.values["value"])) if not pixel.values.empty else {}
+    frame = pixel.values
+    values = {} if frame.empty else dict(zip(frame["band"], frame["value"].to_numpy(float, na_value=math.nan)))
     if not pair or pair[0] not in values or pair[1] not in values:
         return ""
     value = ndvi(values[pair[0]], values[pair[1]])

@@ -2,7 +2,9 @@
 
 ArcGIS answers in its own shapes: pixel values as strings ("17, 22, 39, 45", "NoData"),
 catalog items as Esri FeatureSets with epoch-millisecond dates. These functions turn them into
-what tables and charts take, and leave the raw response untouched. The GeoJSON forms (for a
+what tables and charts take, and leave the raw response untouched. identify's band values are
+nullable Float64 columns: NoData is pd.NA (missing, as pandas users test it with isna()), not a
+NaN that a float raster could hold. The GeoJSON forms (for a
 Leaflet map) are in `imageservice.geojson`, which needs no pandas.
 """
 
@@ -18,6 +20,7 @@ import pandas
 from imageservice.errors import InvalidResponse
 
 NO_DATA = "NoData"
+VALUE_DTYPE = "Float64"  # nullable: NoData is pd.NA
 DATE_FIELD_TYPE = "esriFieldTypeDate"
 _VALUE_SEPARATORS = re.compile(r"[,\s]+")
 
@@ -25,12 +28,12 @@ _VALUE_SEPARATORS = re.compile(r"[,\s]+")
 # --- pixel values --------------------------------------------------------------------------------
 
 
-def parse_pixel_values(text: Any) -> list[float]:
+def parse_pixel_values(text: Any) -> list[float | None]:
     """Band values from an identify string: "17, 22, 39, 45" (value) or "10 18 34 43"
-    (properties.Values); "NoData" becomes NaN."""
+    (properties.Values); "NoData" becomes None, so it stays apart from a NaN value."""
     parts = [part for part in _VALUE_SEPARATORS.split(str(text).strip()) if part]
     try:
-        return [math.nan if part == NO_DATA else float(part) for part in parts]
+        return [None if part == NO_DATA else float(part) for part in parts]
     except ValueError:
         raise InvalidResponse(f"pixel value {text!r} is not a list of numbers") from None
 
@@ -46,14 +49,14 @@ def _band_columns(count: int, band_names: Sequence[str] | None) -> list[str]:
 
 
 def identify_to_frame(response: Mapping[str, Any], band_names: Sequence[str] | None = None) -> pandas.DataFrame:
-    """One row per band: `band`, `value` (float, NaN for NoData)."""
+    """One row per band: `band`, `value` (Float64, pd.NA for NoData)."""
     if "value" not in response:
         raise InvalidResponse(f"identify response has no 'value': {str(response)[:200]}")
     values = parse_pixel_values(response["value"])
-    if band_names and len(values) == 1 and math.isnan(values[0]):
-        values = [math.nan] * len(band_names)  # a bare "NoData" stands for every band
+    if band_names and _is_bare_no_data(values):
+        values = [None] * len(band_names)
     bands = _band_columns(len(values), band_names)
-    return pandas.DataFrame({"band": bands, "value": pandas.Series(values, dtype=float)})
+    return pandas.DataFrame({"band": bands, "value": pandas.array(values, dtype=VALUE_DTYPE)})
 
 
 def catalog_items_to_frame(
@@ -64,7 +67,7 @@ def catalog_items_to_frame(
     """One row per catalog item under the identified pixel, in the server's order.
 
     Columns: the item attributes (dates as UTC datetimes), one column per band from
-    properties.Values, and `visibility` (the item's share of the mosaic). `fields` (the service
+    properties.Values (Float64, pd.NA for NoData or no value), and `visibility` (the item's share of the mosaic). `fields` (the service
     root's) decide which columns are dates when the response carries none.
     """
     catalog = response.get("catalogItems") or {}
@@ -76,10 +79,10 @@ def catalog_items_to_frame(
     count = max((len(v) for v in values), default=len(band_names or ()))
     bands = _band_columns(count, band_names)
     if len(values) == len(features):
-        padded = [v + [math.nan] * (count - len(v)) for v in values]
-        band_frame = pandas.DataFrame(padded, columns=bands, dtype=float)
+        padded = [v + [None] * (count - len(v)) for v in values]
+        band_frame = pandas.DataFrame(padded, columns=bands, dtype=VALUE_DTYPE)
     else:  # returnPixelValues=false, or a server that does not pair them
-        band_frame = pandas.DataFrame(math.nan, index=range(len(features)), columns=bands, dtype=float)
+        band_frame = pandas.DataFrame(pandas.NA, index=range(len(features)), columns=bands, dtype=VALUE_DTYPE)
     visibilities = response.get("catalogItemVisibilities") or []
     if len(visibilities) != len(features):
         visibilities = [math.nan] * len(features)
@@ -107,7 +110,7 @@ def samples_to_frame(
     own = pandas.DataFrame([_sample_columns(s) for s in samples], columns=list(SAMPLE_COLUMNS))
     values = [parse_pixel_values(s.get("value", NO_DATA)) for s in samples]
     count = max((len(v) for v in values if not _is_bare_no_data(v)), default=len(band_names or ()) or 1)
-    padded = [[math.nan] * count if _is_bare_no_data(v) else v + [math.nan] * (count - len(v)) for v in values]
+    padded = [[None] * count if _is_bare_no_data(v) else v + [None] * (count - len(v)) for v in values]
     band_frame = pandas.DataFrame(padded, columns=_band_columns(count, band_names), dtype=float)
     return pandas.concat([own, _attributes_frame(samples, fields), band_frame], axis=1)
 
@@ -118,9 +121,9 @@ def _sample_columns(sample: Mapping[str, Any]) -> list[Any]:
             sample.get("resolution")]
 
 
-def _is_bare_no_data(values: list[float]) -> bool:
+def _is_bare_no_data(values: list[float | None]) -> bool:
     """A lone "NoData" stands for every band."""
-    return len(values) == 1 and math.isnan(values[0])
+    return len(values) == 1 and values[0] is None
 
 
 HISTOGRAM_COLUMNS = ("band", "value", "lower", "upper", "count")

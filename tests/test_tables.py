@@ -47,11 +47,11 @@ def world_mercator_y(lat: float) -> float:
     ("10 18 34 43", [10.0, 18.0, 34.0, 43.0]),
     ("-17.5575", [-17.5575]),
     ("2.7242e+14", [2.7242e14]),
-    ("NoData, 5", [math.nan, 5.0]),
+    ("NoData, 5", [None, 5.0]),
     ("", []),
 ])
-def test_parse_pixel_values(text: str, expected: list[float]) -> None:
-    assert parse_pixel_values(text) == pytest.approx(expected, nan_ok=True)
+def test_parse_pixel_values(text: str, expected: list[float | None]) -> None:
+    assert parse_pixel_values(text) == expected
 
 
 def test_unparsable_pixel_values_are_an_invalid_response() -> None:
@@ -62,7 +62,7 @@ def test_unparsable_pixel_values_are_an_invalid_response() -> None:
 def test_identify_frame_names_the_bands() -> None:
     frame = identify_to_frame(load("landsat_identify_catalog"), LANDSAT_BANDS)
     assert frame.to_dict("list") == {"band": LANDSAT_BANDS, "value": [17.0, 22.0, 39.0, 45.0]}
-    assert frame["value"].dtype == "float64"
+    assert frame["value"].dtype == "Float64"
 
 
 def test_identify_frame_without_names_uses_band_numbers() -> None:
@@ -80,10 +80,16 @@ def test_identify_frame_single_band_raster_dataset() -> None:
     assert frame.to_dict("list") == {"band": ["Band_1"], "value": [-17.5575]}
 
 
-def test_identify_frame_nodata_is_nan_for_every_band() -> None:
+def test_identify_frame_nodata_is_na_for_every_band() -> None:
     frame = identify_to_frame(load("nodata_identify"), LANDSAT_BANDS)
     assert list(frame["band"]) == LANDSAT_BANDS
-    assert frame["value"].isna().all() and len(frame) == 4
+    assert frame["value"].dtype == "Float64"
+    assert frame["value"].tolist() == [pandas.NA] * 4
+
+
+def test_identify_frame_partial_nodata_is_na() -> None:
+    frame = identify_to_frame({"value": "NoData, 5"})
+    assert frame["value"].tolist() == [pandas.NA, 5.0]
 
 
 def test_identify_frame_needs_a_value() -> None:
@@ -130,6 +136,15 @@ def test_catalog_items_frame_without_items_takes_columns_from_fields() -> None:
         "Shape_Length", "Shape_Area", "visibility",
     ]
     assert len(frame) == 0
+
+
+def test_catalog_items_nodata_values_are_na() -> None:
+    response = load("landsat_identify_catalog")
+    response["properties"]["Values"][0] = "NoData NoData NoData NoData"
+    frame = catalog_items_to_frame(response, LANDSAT_BANDS)
+    assert (frame[LANDSAT_BANDS].dtypes == "Float64").all()
+    assert frame.loc[0, LANDSAT_BANDS].tolist() == [pandas.NA] * 4
+    assert frame.loc[1, LANDSAT_BANDS].tolist() == [17, 22, 39, 45]
 
 
 def test_catalog_items_without_pixel_values_get_nan_bands() -> None:
