@@ -1,4 +1,5 @@
-"""The service root JSON as one typed, immutable ServiceInfo (what the controls are built from).
+"""The service root JSON as one typed, immutable ServiceInfo (what the controls are built from),
+and the `legend` resource as typed LegendLayers.
 
 Real roots differ by server version: every optional key may be missing, Web Mercator comes as
 102100 or 3857, and mosaic methods are spelled one way in the description and another in
@@ -75,6 +76,28 @@ class ServiceInfo:
     has_multidimensions: bool
 
 
+@dataclass(frozen=True)
+class LegendEntry:
+    """One symbol of a legend, drawable as it is: `<img src=image_data_uri>`."""
+
+    label: str  # "Water", "High : 255"
+    image_data_uri: str | None  # data:<contentType>;base64,<imageData>; None when the service sent no image
+    url: str | None  # the symbol's id under the service, as sent
+    width: int | None
+    height: int | None
+    values: tuple[Any, ...]  # the pixel values the symbol stands for, when the service lists them
+
+
+@dataclass(frozen=True)
+class LegendLayer:
+    """The legend of one layer: the service's, or a rendering rule's."""
+
+    layer_id: int | None
+    name: str
+    legend_type: str | None  # "Unique Values", "Stretched", "Classified", "RGB Composite", ...
+    entries: tuple[LegendEntry, ...]
+
+
 def mosaic_method_request_name(name: str) -> str:
     """The mosaicRule spelling of a mosaic method: "Northwest" or "esriMosaicNorthwest" ->
     "esriMosaicNorthwest", "ByAttribute" -> "esriMosaicAttribute"."""
@@ -121,11 +144,7 @@ def spatial_reference_name(spatial_reference: Mapping[str, Any] | None) -> str |
 
 def parse_service_info(root: Mapping[str, Any]) -> ServiceInfo:
     """ServiceInfo from `GET <service>?f=json`; raises InvalidResponse for anything else."""
-    if not isinstance(root, Mapping):
-        raise InvalidResponse(f"the service description must be a JSON object; got {type(root).__name__}")
-    if isinstance(root.get("error"), Mapping):
-        error = root["error"]
-        raise InvalidResponse(f"the server answered with an error instead of a description: {error.get('message')}")
+    _require_object(root, "description")
     if "bandCount" not in root and "extent" not in root:
         raise InvalidResponse(
             "this is not an ArcGIS ImageServer description: it has neither bandCount nor extent "
@@ -175,6 +194,45 @@ def parse_service_info(root: Mapping[str, Any]) -> ServiceInfo:
         service_data_type=root.get("serviceDataType") or None,
         has_multidimensions=bool(root.get("hasMultidimensions")),
     )
+
+
+def parse_legend(response: Mapping[str, Any]) -> tuple[LegendLayer, ...]:
+    """LegendLayers from `GET <service>/legend?f=json` (with or without a renderingRule);
+    raises InvalidResponse for anything else."""
+    _require_object(response, "legend")
+    if not isinstance(response.get("layers"), list):
+        raise InvalidResponse(f"this legend has no layers: {str(response)[:200]}")
+    return tuple(
+        LegendLayer(
+            layer_id=_optional_int(layer.get("layerId")),
+            name=str(layer.get("layerName") or ""),
+            legend_type=layer.get("legendType") or None,
+            entries=tuple(_legend_entry(entry) for entry in layer.get("legend") or ()),
+        )
+        for layer in response["layers"]
+    )
+
+
+def _legend_entry(entry: Mapping[str, Any]) -> LegendEntry:
+    image = entry.get("imageData")
+    content_type = entry.get("contentType") or "image/png"
+    return LegendEntry(
+        label=str(entry.get("label") or ""),
+        image_data_uri=f"data:{content_type};base64,{image}" if image else None,
+        url=entry.get("url") or None,
+        width=_optional_int(entry.get("width")),
+        height=_optional_int(entry.get("height")),
+        values=tuple(entry.get("values") or ()),
+    )
+
+
+def _require_object(response: Any, what: str) -> None:
+    """An InvalidResponse unless `response` is a JSON object that is not an error body."""
+    if not isinstance(response, Mapping):
+        raise InvalidResponse(f"the service {what} must be a JSON object; got {type(response).__name__}")
+    if isinstance(response.get("error"), Mapping):
+        message = response["error"].get("message")
+        raise InvalidResponse(f"the server answered with an error instead of a {what}: {message}")
 
 
 def _split(text: str | None) -> tuple[str, ...]:

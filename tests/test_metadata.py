@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from imageservice.errors import ArcGISError, InvalidResponse, ParameterError
-from imageservice.metadata import ServiceInfo, mosaic_method_request_name, normalize_wkid, parse_service_info
+from imageservice.metadata import (
+    LegendEntry,
+    LegendLayer,
+    ServiceInfo,
+    mosaic_method_request_name,
+    normalize_wkid,
+    parse_legend,
+    parse_service_info,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 R = 6378137.0
@@ -223,3 +231,34 @@ def test_missing_root_keys_are_none_not_empty() -> None:
     info = parse_service_info({"bandCount": 1, "defaultMosaicMethod": ""})
     assert (info.default_mosaic_method, info.service_data_type, info.wkid, info.latest_wkid) == (None, None, None, None)
     assert (info.start_time_field, info.end_time_field, info.has_multidimensions) == (None, None, False)
+
+
+def test_a_unique_values_legend_is_typed_with_data_uris() -> None:
+    response = load("handwritten_legend_unique_values")  # hand-written, in ArcGIS's documented shape
+    water, trees = (entry["imageData"] for entry in response["layers"][0]["legend"])
+    assert parse_legend(response) == (
+        LegendLayer(layer_id=0, name="Sentinel2_10m_LandCover", legend_type="Unique Values", entries=(
+            LegendEntry(label="Water", image_data_uri=f"data:image/png;base64,{water}",
+                        url="3a1f0d6c0e2b4f5a9c8d7e6f5a4b3c2d", width=20, height=20, values=(1,)),
+            LegendEntry(label="Trees", image_data_uri=f"data:image/png;base64,{trees}",
+                        url="7b2e1c9d8a6f4e3b2a1c0d9e8f7a6b5c", width=20, height=20, values=(2,)),
+        )),
+    )
+
+
+def test_a_sparse_legend_entry_gets_defaults() -> None:
+    (layer,) = parse_legend({"layers": [{"legend": [{"label": "High : 255", "imageData": "AAAA"}]}]})
+    assert (layer.layer_id, layer.name, layer.legend_type) == (None, "", None)
+    assert layer.entries == (LegendEntry(label="High : 255", image_data_uri="data:image/png;base64,AAAA",
+                                         url=None, width=None, height=None, values=()),)
+    assert parse_legend({"layers": [{"legend": [{"label": "x"}]}]})[0].entries[0].image_data_uri is None
+
+
+@pytest.mark.parametrize(("response", "message"), [
+    ({"error": {"code": 400, "message": "Unable to complete operation."}}, "Unable to complete operation"),
+    ({"bandCount": 1}, "no layers"),
+    ([], "must be a JSON object"),
+])
+def test_things_that_are_not_a_legend(response: object, message: str) -> None:
+    with pytest.raises(InvalidResponse, match=message):
+        parse_legend(response)
