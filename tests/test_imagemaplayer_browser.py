@@ -17,12 +17,14 @@ import flask
 import pytest
 from dash import Dash, Input, Output, State, html
 from PIL import Image
+import requests
 from selenium.webdriver.common.actions.action_builder import ActionBuilder
 
 import imageservice.server.server
+from imageservice.auth import sign_in
 from imageservice.dash import register
 from imageservice.dash import ImageMapLayerAIO, edit
-from server_fixtures import sample_root, serving, services  # noqa: F401  (pytest fixtures)
+from server_fixtures import USERS, sample_root, secure_url, serving, services, token_clock  # noqa: F401  (pytest fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -470,3 +472,24 @@ def test_with_credentials_sends_the_cookie_to_another_origin(dash_duo, services,
         cross_origin = js(dash_duo, "return [...document.querySelectorAll('.leaflet-image-layer')]"
                                     ".find(i => i.src === arguments[0]).getAttribute('crossorigin')", shown["url"])
         assert cross_origin == "use-credentials"
+
+
+@pytest.mark.parametrize("f", ["image", "json"])
+def test_after_a_499_requests_wait_for_a_token_then_the_current_view_loads(dash_duo, services, secure_url, f):
+    params = ImageMapLayerAIO.ids.params("x")
+    token = sign_in(requests.Session(), secure_url + SERVICE_PATH, *next(iter(USERS.items()))).value
+    start(dash_duo, services, lambda _: [ImageMapLayerAIO(secure_url + SERVICE_PATH, aio_id="x", f=f)],
+          extra=[html.Button(id="authenticate")], setup=lambda app: app.callback(
+              Output(params, "data", allow_duplicate=True), Input("authenticate", "n_clicks"), State(params, "data"),
+              prevent_initial_call=True)(lambda _, data: edit(data).authenticate(token).params.to_dict()))
+    wait_until(dash_duo, lambda: "(code 499)" in ((state(dash_duo, "x") or {}).get("error") or ""), "no 499")
+    refused = export_requests(dash_duo)
+    js(dash_duo, "window.imageMapLayer.mapOf('x').panBy([80, 0], {animate: false})")
+    time.sleep(0.5)  # past the 150 ms throttle
+    assert export_requests(dash_duo) == refused
+    dash_duo.find_element("#authenticate").click()
+    shown = wait_shown(dash_duo, "x")
+    [request] = [url for url in export_requests(dash_duo) if url not in refused]
+    assert query_of(request)["token"] == token
+    assert_matches_map(dash_duo, "x", request)
+    assert state(dash_duo, "x")["error"] is None and shown["counts"]["load"] == 1

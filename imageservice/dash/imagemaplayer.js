@@ -63,6 +63,8 @@
                              buffers: emptyBuffers(), report: null, clickTimer: null, listeners: null,
                              // attribution: the text wanted; attributed: the text in the map's control
                              attribution: null, attributed: null,
+                             // held: {token} refused with a 498/499; no request is sent until the token changes
+                             held: null,
                              // the stores to write (state and events, view), since when, and the timer
                              dirty: false, viewDirty: false, dirtySince: null, mirrorTimer: null};
         }
@@ -217,8 +219,10 @@
     }
 
     // A request the server refused for want of a (valid) token, in esri-leaflet's order:
-    // authenticationrequired, then requesterror. Answer with authenticate(token) on the params.
+    // authenticationrequired, then requesterror. Answer with authenticate(token) on the params;
+    // until then the layer's requests are held, as esri-leaflet's request queue holds them.
     function refused(layer, url, code, message) {
+        layer.held = {token: layer.template.token};
         fire(layer, "authenticationrequired", {url: url, code: code});
         fire(layer, "requesterror", {url: url, code: code, message: message});
     }
@@ -427,6 +431,12 @@
             apply(layer, back, {opacity: 0});
             return;
         }
+        if (layer.held && layer.held.token === template.token) {
+            // Waiting for a token: each of these requests would be refused too. The newest view
+            // is requested when the params bring a new token.
+            return;
+        }
+        layer.held = null;
         if (layer.pending && layer.pending.request === url) {
             // Already on its way (the same view reported twice, or only the opacity changed).
             layer.pending.opacity = opacity;
