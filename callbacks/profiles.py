@@ -123,14 +123,14 @@ def _values_by_scene(layer: Layer, lat: float, lng: float, service: dict, scene_
         batch = scene_ids[start:start + size]
         rule = {"mosaicMethod": "esriMosaicLockRaster", "lockRasterIds": batch}
         if has_samples:
-            samples = (layer.get_samples().at(lat, lng).set_mosaic_rule(rule)
-                       .return_first_value_only(False).run_frame(bands))
+            samples = as_floats((layer.get_samples().at(lat, lng).set_mosaic_rule(rule)
+                                 .return_first_value_only(False).run_frame(bands)), bands)
             for _, sample in samples.iterrows():
                 rows.setdefault(int(sample["rasterId"]), sample.reindex(list(bands)))
         else:
             response = layer.identify().at(lat, lng).set_mosaic_rule(rule).return_catalog_items(False).run()
             pixel = identify_to_frame(response, bands)
-            rows[batch[0]] = pandas.Series(pixel["value"].to_numpy(), index=pixel["band"])
+            rows[batch[0]] = pandas.Series(pixel["value"].to_numpy(dtype=float, na_value=math.nan), index=pixel["band"])
         progress(start + len(batch), len(scene_ids))
     return pandas.DataFrame.from_dict(rows, orient="index", columns=list(bands), dtype=float)
 
@@ -139,10 +139,16 @@ def _all_samples(layer: Layer, lat: float, lng: float, service: dict) -> pandas.
     """Without a catalog: one getSamples for every item at the point, dates from outFields."""
     date = service["date_field"]
     fields = [date] + (["Name"] if service["has_name"] else [])
-    samples = (layer.get_samples().at(lat, lng).return_first_value_only(False).fields(fields)
-               .run_frame(service["band_names"], service["fields"]))
+    samples = as_floats((layer.get_samples().at(lat, lng).return_first_value_only(False).fields(fields)
+                         .run_frame(service["band_names"], service["fields"])), service["band_names"])
     frame = samples.rename(columns={date: DATE, "rasterId": service["object_id_field"]})
     return frame.set_index(service["object_id_field"]).drop(columns=["locationId", "x", "y", "resolution"])
+
+
+def as_floats(frame: pandas.DataFrame, bands: list[str]) -> pandas.DataFrame:
+    """The band columns as plain floats, NoData (pd.NA in the library's tables) as NaN: a gap in
+    the profile's line."""
+    return frame.astype({band: float for band in bands if band in frame})
 
 
 # --- for the page -----------------------------------------------------------------------------------

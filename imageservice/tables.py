@@ -102,7 +102,7 @@ def samples_to_frame(
 
     Columns: locationId, x, y (in the response's spatial reference), rasterId, resolution, the
     outFields attributes (dates as UTC datetimes; `fields`, the service root's, decide which are
-    dates), then one float column per band (NaN for NoData).
+    dates), then one Float64 column per band (pd.NA for NoData, as in the identify tables).
     """
     if "samples" not in response:
         raise InvalidResponse(f"getSamples response has no 'samples': {str(response)[:200]}")
@@ -111,7 +111,7 @@ def samples_to_frame(
     values = [parse_pixel_values(s.get("value", NO_DATA)) for s in samples]
     count = max((len(v) for v in values if not _is_bare_no_data(v)), default=len(band_names or ()) or 1)
     padded = [[None] * count if _is_bare_no_data(v) else v + [None] * (count - len(v)) for v in values]
-    band_frame = pandas.DataFrame(padded, columns=_band_columns(count, band_names), dtype=float)
+    band_frame = pandas.DataFrame(padded, columns=_band_columns(count, band_names), dtype=VALUE_DTYPE)
     return pandas.concat([own, _attributes_frame(samples, fields), band_frame], axis=1)
 
 

@@ -93,7 +93,7 @@ def test_samples_frame_has_location_item_attributes_and_bands() -> None:
 def test_samples_frame_partial_nodata_and_names_that_do_not_fit() -> None:
     frame = samples_to_frame({"samples": [sample("7 NoData")]}, ["only one name"])
     assert list(frame.columns[-2:]) == ["Band 1", "Band 2"]
-    assert frame.loc[0, "Band 1"] == 7.0 and math.isnan(frame.loc[0, "Band 2"])
+    assert frame.loc[0, "Band 1"] == 7.0 and frame.loc[0, "Band 2"] is pandas.NA  # NoData, not NaN
 
 
 def test_samples_frame_dates_follow_the_field_types_when_given() -> None:
