@@ -102,12 +102,16 @@ class ImageServiceClient:
         request_params: Mapping[str, str] | None = None,
         on_event: EventHandler | None = None,
         policy: FetchPolicy | None = None,
+        auth: requests.auth.AuthBase | tuple[str, str] | None = None,
+        cookies: Mapping[str, str] | None = None,
     ) -> None:
         """`url` may carry a query string (?foo=bar): it rides along on every request, like
         esri-leaflet's requestParams. A token found there becomes the client's token, so that
         authenticate() can replace it. With a `policy` (a server fetching URLs its visitors
         typed), every request's URL, the proxy's when there is one, is checked before it is sent
-        and redirects are not followed."""
+        and redirects are not followed. `auth` (any requests auth: a (user, password) pair,
+        HTTPDigestAuth, a Kerberos/NTLM AuthBase) and `cookies` are esri-leaflet's
+        withCredentials for Python: servers behind web-tier authentication or a session cookie."""
         self.base_url, url_params = normalize_url(url)
         self.request_params = {**url_params, **(request_params or {})}
         url_token = self.request_params.pop("token", None)
@@ -115,6 +119,9 @@ class ImageServiceClient:
         self.proxy = proxy
         self.timeout = timeout
         self.session = session or requests.Session()
+        if auth is not None:
+            self.session.auth = auth
+        self.session.cookies.update(cookies or {})
         self.on_event = on_event
         self.policy = policy
         self._pending: list[_Call] = []
