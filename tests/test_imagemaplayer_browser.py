@@ -7,6 +7,7 @@ test picks for dash_duo.
 from __future__ import annotations
 
 import io
+import json
 import socket
 import time
 from collections.abc import Callable
@@ -293,9 +294,10 @@ def test_outside_min_and_max_zoom_nothing_is_requested_or_shown(dash_duo, servic
 
 def test_f_json_requests_then_loads_the_href_with_the_token(dash_duo, services):
     root = start(dash_duo, services, lambda root: [ImageMapLayerAIO(root + SERVICE_PATH, aio_id="x", f="json", token="t0k")],
-                 extra=[html.Pre(id="events")],
-                 setup=lambda app: app.callback(Output("events", "children"), Input(ImageMapLayerAIO.ids.events("x"), "data"))(
-                     lambda events: " ".join(e["type"] for e in events or [])))
+                 extra=[html.Pre(id="events"), html.Pre(id="payloads")],
+                 setup=lambda app: app.callback(Output("events", "children"), Output("payloads", "children"),
+                                                Input(ImageMapLayerAIO.ids.events("x"), "data"))(
+                     lambda events: (" ".join(e["type"] for e in events or []), json.dumps(events or []))))
     shown = wait_shown(dash_duo, "x")
     assert shown["url"].startswith(root + "/arcgis/rest/directories/arcgisoutput/")
     assert shown["url"].endswith("?token=t0k")
@@ -306,6 +308,24 @@ def test_f_json_requests_then_loads_the_href_with_the_token(dash_duo, services):
     [image] = visible_images(dash_duo)
     assert image["src"] == shown["url"] and image["loaded"]
     dash_duo.wait_for_text_to_equal("#events", "requeststart loading requestsuccess requestend load", timeout=5)
+    events = {e["type"]: e for e in json.loads(dash_duo.find_element("#payloads").text)}
+    start_event = events["requeststart"]  # esri-leaflet's: before the service adds f=json and the token
+    assert (start_event["url"], start_event["method"]) == (f"{root}{SERVICE_PATH}/exportImage", "request")
+    assert {"bbox", "size", "bboxSR", "imageSR", "format"} <= set(start_event["params"])
+    assert not {"f", "token"} & set(start_event["params"])
+    assert events["requestsuccess"]["response"]["href"] and events["requestend"]["params"] == start_event["params"]
+
+
+def test_an_unreachable_f_json_service_is_a_request_error_with_code_500(dash_duo, services):
+    closed = f"http://127.0.0.1:{free_port()}/arcgis/rest/services/Gone/ImageServer"
+    start(dash_duo, services, lambda root: [ImageMapLayerAIO(closed, aio_id="x", f="json")],
+          extra=[html.Pre(id="payloads")], setup=lambda app: app.callback(
+              Output("payloads", "children"), Input(ImageMapLayerAIO.ids.events("x"), "data"))(
+              lambda events: json.dumps([e for e in events or [] if e["type"] == "requesterror"])))
+    wait_until(dash_duo, lambda: dash_duo.find_element("#payloads").text not in ("", "[]"), "no requesterror")
+    [error] = json.loads(dash_duo.find_element("#payloads").text)
+    assert (error["code"], error["message"]) == (500, "The image service could not be reached.")
+    assert error["url"] == closed + "/exportImage" and error["method"] == "request"
 
 
 def test_two_layers_on_one_map_work_independently(dash_duo, services):

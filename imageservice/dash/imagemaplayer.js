@@ -223,8 +223,22 @@
     // until then the layer's requests are held, as esri-leaflet's request queue holds them.
     function refused(layer, url, code, message) {
         layer.held = {token: layer.template.token};
-        fire(layer, "authenticationrequired", {url: url, code: code});
-        fire(layer, "requesterror", {url: url, code: code, message: message});
+        const detail = requestDetail(layer.template, url);
+        fire(layer, "authenticationrequired", {url: detail.url, code: code});
+        fire(layer, "requesterror", Object.assign({}, detail, {code: code, message: message}));
+    }
+
+    // esri-leaflet's request event payload: the operation's URL, the parameters as the layer built
+    // them (before the service adds f=json, the token and the proxy prefix), and the method.
+    function requestDetail(template, url) {
+        const proxy = template && template.proxy;
+        const target = proxy && url.startsWith(proxy + "?") ? url.slice(proxy.length + 1) : url;
+        const parsed = new URL(target, window.location.href);
+        const params = {};
+        parsed.searchParams.forEach((value, key) => {
+            if (key !== "f" && key !== "token") { params[key] = value; }
+        });
+        return {url: parsed.origin + parsed.pathname, params: params, method: "request"};
     }
 
     // After an <img> error, ask the server what went wrong: ArcGIS sends its error as JSON.
@@ -446,9 +460,10 @@
         const seq = layer.seq;
         layer.loading = true;
         layer.error = null;
+        const detail = requestDetail(template, url);
         if (template.f === "json") {
             // As in esri-leaflet: the request starts, then `loading` fires.
-            fire(layer, "requeststart", {url: url});
+            fire(layer, "requeststart", detail);
         }
         fire(layer, "loading", {bounds: view.bounds});
         setLoadingClass(layer);
@@ -462,21 +477,23 @@
                     if (AUTH_CODES.includes(body.error.code)) {
                         refused(layer, url, body.error.code, message);
                     } else {
-                        fire(layer, "requesterror", {url: url, message: message, code: body.error.code});
+                        fire(layer, "requesterror", Object.assign({}, detail, {message: message, code: body.error.code}));
                     }
-                    fire(layer, "requestend", {url: url});
+                    fire(layer, "requestend", detail);
                     fail(layer, seq, message);
                     return;
                 }
-                fire(layer, "requestsuccess", {url: url});
-                fire(layer, "requestend", {url: url});
+                fire(layer, "requestsuccess", Object.assign({}, detail, {response: body}));
+                fire(layer, "requestend", detail);
                 if (!body.href) { fail(layer, seq, "The exportImage response has no href."); return; }
                 load(layer, back, hrefUrl(template, body.href), url, view.bounds, layer.pending.opacity);
                 publish(layer);
             }).catch(() => {
-                fire(layer, "requesterror", {url: url, message: "The image service could not be reached."});
-                fire(layer, "requestend", {url: url});
-                fail(layer, seq, "The image service could not be reached.");
+                // esri-leaflet gives a failed request (no answer, or not JSON) the code 500.
+                const unreachable = "The image service could not be reached.";
+                fire(layer, "requesterror", Object.assign({}, detail, {message: unreachable, code: 500}));
+                fire(layer, "requestend", detail);
+                fail(layer, seq, unreachable);
             });
         } else {
             load(layer, back, url, url, view.bounds, opacity);
