@@ -1,8 +1,9 @@
 """Control values ↔ the layer's params (LayerParams fields as a dict).
 
 One flow: every control value goes through the seed's setters on the current params (never a
-hand-built wire string); invalid input leaves the params as they were and gives a plain message
-for the group of controls it came from. Pure functions, so they can be tested without a browser.
+hand-built wire string); invalid input keeps that group's last good value and gives a plain
+message for the group of controls it came from, while the other groups still apply. Pure
+functions, so they can be tested without a browser.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from imageservice.wire import serialize_value
 
 # The groups of controls that share one message; params_from_controls gives one message each.
 ERROR_GROUPS = ("bands", "no_data", "rule", "mosaic", "time", "display")
+BAND_CHANNELS = ("Red", "Green", "Blue")
+# Said after an invalid group's message: the controls then show a value the map does not use.
+KEPT = " (the map keeps the last valid setting)"
 # The mosaicRule keys the controls edit; any other key (from a link or another callback) is kept.
 MOSAIC_CONTROL_KEYS = {"mosaicMethod", "sortField", "sortValue", "ascending", "mosaicOperation"}
 
@@ -58,15 +62,21 @@ def controls_from_params(params: dict, options: dict) -> dict:
     }
 
 
+def missing_bands(red: int | None, green: int | None, blue: int | None) -> list[str]:
+    """The channels left empty in a partial triple, so the hint can name them (red alone is a
+    grey single band, and no band at all the service default: neither is partial)."""
+    chosen = (red, green, blue)
+    if (green is None and blue is None) or None not in chosen:
+        return []
+    return [name for name, band in zip(BAND_CHANNELS, chosen) if band is None]
+
+
 def band_ids_from(red: int | None, green: int | None, blue: int | None) -> list[int] | None:
-    """[r, g, b] for three bands, [r] for one band shown grey, None for the service default."""
-    if red is None and green is None and blue is None:
+    """[r, g, b] for three bands, [r] for one band shown grey, None for the service default,
+    also for a partial triple: it is not sent, so it cannot hold the other controls back."""
+    if red is None or missing_bands(red, green, blue):
         return None
-    if green is None and blue is None:
-        return [red]
-    if None in (red, green, blue):
-        raise ParameterError("choose all three bands (red, green, blue), only red for one band, or none")
-    return [red, green, blue]
+    return [red] if green is None and blue is None else [red, green, blue]
 
 
 def rendering_rule_from(template: str | None, custom: str | None) -> dict | None:
@@ -102,11 +112,11 @@ def with_other_keys(rule: dict | None, current: dict | None) -> dict | None:
     return {**kept, **rule}
 
 
-def params_from_controls(params: dict, options: dict, **values: Any) -> tuple[dict | None, dict[str, str]]:
+def params_from_controls(params: dict, options: dict, **values: Any) -> tuple[dict, dict[str, str]]:
     """New params from the control values with the seed's setters, and a message per group.
 
-    Any invalid group gives no params (the layer keeps its last good ones); each group's
-    message is "" when its controls are valid.
+    An invalid group keeps its last good value and says so; the other groups still apply, so
+    one bad control never freezes the rest. A group's message is "" when its controls are valid.
     """
     layer = edit(params)
     errors = dict.fromkeys(ERROR_GROUPS, "")
@@ -115,12 +125,16 @@ def params_from_controls(params: dict, options: dict, **values: Any) -> tuple[di
         try:
             change()
         except ParameterError as error:
-            errors[group] = str(error)
+            errors[group] = f"{error}{KEPT}"
 
     v = values
     no_data_set = bool(str(v["no_data"] or "").strip())
-    attempt("bands", lambda: layer.set_band_ids(band_ids_from(v["band_r"], v["band_g"], v["band_b"]))
-            .set_pixel_type(v["pixel_type"] or None))
+    bands = (v["band_r"], v["band_g"], v["band_b"])
+    attempt("bands", lambda: layer.set_band_ids(band_ids_from(*bands)))
+    attempt("bands", lambda: layer.set_pixel_type(v["pixel_type"] or None))
+    if missing := missing_bands(*bands):
+        errors["bands"] = f"{' and '.join(missing)} band{'s' if len(missing) > 1 else ''} missing: " \
+                          "the service default bands are shown"
     attempt("no_data", lambda: layer.set_no_data(v["no_data"], v["no_data_interpretation"] if no_data_set else None))
     attempt("rule", lambda: layer.set_rendering_rule(rendering_rule_from(v["rendering_rule"], v["custom_rule"])))
     attempt("mosaic", lambda: layer.set_mosaic_rule(with_other_keys(mosaic_rule_from(
@@ -129,7 +143,5 @@ def params_from_controls(params: dict, options: dict, **values: Any) -> tuple[di
     attempt("time", lambda: layer.set_time_range(*time_from_range(v["time_range"], options["time"])))
     attempt("display", lambda: layer.set_opacity(v["opacity"]))
     attempt("display", lambda: layer.bring_to_back() if v["position"] == "back" else layer.bring_to_front())
-    if any(errors.values()):
-        return None, errors
     # format has no setter in the seed: it is a constructor option.
     return layer.params.replace(format=v["image_format"] or "jpgpng").to_dict(), errors

@@ -12,6 +12,7 @@ from typing import Any
 
 from dash import Dash, Input, Output, State, no_update
 
+from callbacks.catalog import LOCK_RASTER
 from callbacks.control_options import preset_bands
 from callbacks.control_params import ERROR_GROUPS, controls_from_params, params_from_controls
 from callbacks.time_slider import next_window, slider_config, time_label
@@ -52,6 +53,13 @@ ERROR_IDS = {
 # --- callbacks ---------------------------------------------------------------------------------
 
 
+def mosaic_method_options(methods: list[list[str]]) -> list[dict]:
+    """The method dropdown's options: LockRaster is shown but disabled, as it needs raster ids the
+    dropdown cannot give; it still shows as chosen when the Catalog tab locks scenes."""
+    return [{"label": f"{label} — select scenes in the Catalog tab", "value": name, "disabled": True}
+            if name == LOCK_RASTER else {"label": label, "value": name} for label, name in methods]
+
+
 def fill_controls(options: dict | None, params: dict | None) -> dict:
     """Options and values of every control for a newly opened service."""
     if not options or not params:
@@ -63,7 +71,7 @@ def fill_controls(options: dict | None, params: dict | None) -> dict:
         "preset_options": list(options["presets"]),
         "preset": None,
         "rule_options": options["raster_functions"],
-        "method_options": [{"label": label, "value": name} for label, name in options["mosaic_methods"]],
+        "method_options": mosaic_method_options(options["mosaic_methods"]),
         "field_options": options["sort_fields"],
         "slider": slider_config(options["time"]),
     }
@@ -71,12 +79,11 @@ def fill_controls(options: dict | None, params: dict | None) -> dict:
 
 def apply_controls(current: dict | None, options: dict | None, custom_rule_blur: int | None = None,
                    **values: Any) -> dict:
-    """The params store (unchanged unless valid and different) and the messages."""
+    """The params store (written only when different) and the messages."""
     if not current or not options:
         return no_update
     params, errors = params_from_controls(current, options, **values)
-    changed = params is not None and params != current
-    return {"params": params if changed else no_update, "errors": errors,
+    return {"params": params if params != current else no_update, "errors": errors,
             "time_label": time_label(values["time_range"], options["time"])}
 
 

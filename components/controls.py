@@ -4,12 +4,29 @@ from __future__ import annotations
 
 from dash import dcc, html
 
-from imageservice.params import FORMATS, NO_DATA_INTERPRETATIONS, PIXEL_TYPES
+from imageservice.params import FORMATS, NO_DATA_INTERPRETATIONS
 
 from . import ids
 
 MOSAIC_OPERATIONS = ("MT_FIRST", "MT_LAST", "MT_MIN", "MT_MAX", "MT_MEAN", "MT_BLEND", "MT_SUM")
 PLAY_MS = 1500
+# Only formats a browser can draw as the map image: tiff, bip, bsq and lerc are data downloads,
+# and bmp has no transparency.
+FORMAT_OPTIONS = [{"label": name, "value": name} for name in FORMATS
+                  if name not in ("bmp", "tiff", "bip", "bsq", "lerc")]
+# Common types first, with what the server does to the values: integer types truncate and clamp
+# to their range; every type but U8 is then stretched to 0-255 for display. Complex types,
+# U1/U2/U4 (drawn near black) and UNKNOWN (the service default) are left out.
+PIXEL_TYPE_OPTIONS = [{"label": f"{name} — {what}", "value": name} for name, what in (
+    ("U8", "8-bit, clamped to 0–255, drawn unstretched"),
+    ("U16", "16-bit, clamped to 0–65535, stretched"),
+    ("S16", "signed 16-bit, stretched"),
+    ("U32", "32-bit, stretched"),
+    ("S32", "signed 32-bit, stretched"),
+    ("F32", "32-bit float, stretched"),
+    ("F64", "64-bit float, stretched"),
+    ("S8", "signed 8-bit, clamped to −128–127, stretched"),
+)]
 
 
 def _section(title: str, *children) -> html.Section:
@@ -40,7 +57,7 @@ def control_panel() -> html.Aside:
                 _dropdown(ids.BAND_PRESET, "Band preset…", searchable=False),
                 *(_field(channel, _dropdown(cid, "–", searchable=False))
                   for channel, cid in (("Red", ids.BAND_R), ("Green", ids.BAND_G), ("Blue", ids.BAND_B))),
-                _field("Pixel type", _dropdown(ids.PIXEL_TYPE, "Service default", PIXEL_TYPES)),
+                _field("Pixel type", _dropdown(ids.PIXEL_TYPE, "Service default", PIXEL_TYPE_OPTIONS)),
                 _error(ids.BANDS_ERROR),
             ),
             _section(
@@ -93,7 +110,8 @@ def control_panel() -> html.Aside:
                 _field("Position", dcc.RadioItems(id=ids.POSITION, value="front", inline=True, className="control-radio",
                                                   options=[{"label": "Front", "value": "front"},
                                                            {"label": "Back", "value": "back"}])),
-                _field("Format", _dropdown(ids.IMAGE_FORMAT, "jpgpng", FORMATS, value="jpgpng", clearable=False)),
+                _field("Format", _dropdown(ids.IMAGE_FORMAT, "jpgpng", FORMAT_OPTIONS, value="jpgpng",
+                                           clearable=False)),
                 _error(ids.DISPLAY_ERROR),
             ),
             _section(

@@ -9,7 +9,8 @@ from dash import no_update
 from callbacks import control_options, control_params, controls, time_slider, urlstate
 from imageservice.errors import ParameterError
 from imageservice.metadata import parse_service_info
-from imageservice.params import LayerParams
+from components import controls as control_panel
+from imageservice.params import PIXEL_TYPES, LayerParams
 from imageservice.presets import band_presets, band_roles
 
 URL = "http://127.0.0.1:9/arcgis/rest/services/S/ImageServer/"
@@ -101,8 +102,13 @@ def test_band_ids_from_the_three_dropdowns():
     assert control_params.band_ids_from(3, None, None) == [3]
     assert control_params.band_ids_from(3, 2, 1) == [3, 2, 1]
     assert control_params.band_ids_from(0, 0, 0) == [0, 0, 0]
-    with pytest.raises(ParameterError, match="choose all three bands"):
-        control_params.band_ids_from(3, 2, None)
+    assert control_params.band_ids_from(3, 2, None) is None  # incomplete: the service default
+
+
+def test_an_incomplete_band_triple_names_what_is_missing():
+    assert control_params.missing_bands(None, None, None) == control_params.missing_bands(3, None, None) == []
+    assert control_params.missing_bands(3, None, 1) == ["Green"]
+    assert control_params.missing_bands(None, 2, None) == ["Red", "Blue"]
 
 
 def test_rendering_rule_custom_json_wins_over_the_template():
@@ -149,13 +155,20 @@ def test_params_from_controls_uses_every_control():
     ).to_dict()
 
 
-def test_invalid_controls_give_messages_and_no_params():
-    values = {**CONTROLS, "band_r": 1, "band_g": 2, "no_data": "zero", "custom_rule": "Natural Color"}
-    params, errors = control_params.params_from_controls(BASE, OPTIONS, **values)
-    assert params is None
-    assert errors["bands"] == "choose all three bands (red, green, blue), only red for one band, or none"
-    assert errors["no_data"] == "no_data must be a number or comma-separated numbers; got 'zero'"
+def test_invalid_controls_give_messages_and_the_others_still_apply():
+    current = LayerParams(url=URL, band_ids=[3, 2, 1], no_data=5,
+                          rendering_rule={"rasterFunction": "Stretch"}).to_dict()
+    values = {**CONTROLS, "band_r": 1, "band_g": 2, "pixel_type": "U8", "no_data": "zero",
+              "custom_rule": "Natural Color", "opacity": 0.5}
+    params, errors = control_params.params_from_controls(current, OPTIONS, **values)
+    # the incomplete bands fall back to the service default; the invalid groups keep their last
+    # good values; the valid controls (pixel type, opacity) apply
+    assert params == {**current, "band_ids": None, "pixel_type": "U8", "opacity": 0.5}
+    assert errors["bands"] == "Blue band missing: the service default bands are shown"
+    assert errors["no_data"] == ("no_data must be a number or comma-separated numbers; got 'zero'"
+                                 " (the map keeps the last valid setting)")
     assert errors["rule"].startswith("rendering_rule must be a JSON object, not a bare name")
+    assert errors["rule"].endswith(control_params.KEPT)
     assert (errors["mosaic"], errors["time"], errors["display"]) == ("", "", "")
 
 
@@ -192,7 +205,7 @@ def test_apply_controls_writes_params_only_when_valid_and_changed():
     changed = controls.apply_controls(BASE, OPTIONS, **{**CONTROLS, "band_r": 1})
     assert changed["params"]["band_ids"] == [1]
     invalid = controls.apply_controls(BASE, OPTIONS, **{**CONTROLS, "custom_rule": "{"})
-    assert invalid["params"] is no_update
+    assert invalid["params"] is no_update  # nothing else changed
     assert invalid["errors"]["rule"].startswith("rendering_rule is not valid JSON")
     assert controls.apply_controls(None, OPTIONS, **CONTROLS) is no_update
 
@@ -309,3 +322,20 @@ def test_mosaic_keys_the_controls_do_not_edit_are_kept():
         "mosaicOperation": "MT_FIRST"}
     assert with_other_keys(None, current) is None
     assert with_other_keys({"mosaicMethod": "esriMosaicCenter"}, None) == {"mosaicMethod": "esriMosaicCenter"}
+
+
+def test_lock_raster_is_offered_only_through_the_catalog():
+    options = control_options.service_options(
+        parse_service_info({**ROOT, "allowedMosaicMethods": "NorthWest,LockRaster"}), [])
+    assert controls.fill_controls(options, BASE)["method_options"] == [
+        {"label": "NorthWest", "value": "esriMosaicNorthwest"},
+        {"label": "LockRaster — select scenes in the Catalog tab", "value": "esriMosaicLockRaster",
+         "disabled": True}]
+
+
+def test_format_and_pixel_type_offer_what_a_browser_can_show():
+    assert [o["value"] for o in control_panel.FORMAT_OPTIONS] == [
+        "jpgpng", "png", "png8", "png24", "png32", "jpg", "gif"]
+    pixel_types = [o["value"] for o in control_panel.PIXEL_TYPE_OPTIONS]
+    assert pixel_types[:7] == ["U8", "U16", "S16", "U32", "S32", "F32", "F64"]
+    assert set(pixel_types) <= set(PIXEL_TYPES) and not {"C64", "C128", "UNKNOWN"} & set(pixel_types)

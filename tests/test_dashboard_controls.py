@@ -61,6 +61,7 @@ def test_an_invalid_custom_rule_shows_an_error_and_keeps_the_image(dash_duo, sam
     box.send_keys('{"rasterFunction": ')
     dash_duo.find_element(f"#{ids.NO_DATA}").click()  # the rule is read when its box loses focus
     dash_duo.wait_for_contains_text(f"#{ids.RULE_ERROR}", "rendering_rule is not valid JSON", timeout=TIMEOUT)
+    assert "the map keeps the last valid setting" in dash_duo.find_element(f"#{ids.RULE_ERROR}").text
     assert shown_image(dash_duo)["src"] == dash_duo.driver.execute_script(
         "return [...document.querySelectorAll('.leaflet-image-layer')].find(i => i.style.opacity !== '0').src")
     assert overlay_query(dash_duo) == first
@@ -95,3 +96,45 @@ def test_a_rule_the_server_refuses_puts_its_words_in_the_status_line(dash_duo, s
     dash_duo.find_element(f"#{ids.NO_DATA}").click()  # the rule is read when its box loses focus
     dash_duo.wait_for_contains_text(f"#{ids.SERVICE_STATUS}", "The image could not be drawn", timeout=TIMEOUT)
     assert "NoSuchFunction" in dash_duo.find_element(f"#{ids.SERVICE_STATUS}").text
+
+
+def offered(dash_duo, dropdown_id: str) -> list[tuple[str, str, bool]]:
+    """(value, label, disabled) of each option the opened dropdown lists."""
+    dash_duo.find_element(f"#{dropdown_id}").click()
+    dash_duo.wait_for_element(".dash-dropdown-option")
+    options = dash_duo.driver.execute_script(
+        "return [...document.querySelectorAll('.dash-dropdown-option')].map(o => {"
+        "  const i = o.querySelector('input');"
+        "  return [i.value, o.textContent.trim(), i.disabled || o.getAttribute('aria-disabled') === 'true'];})")
+    dash_duo.find_element(f"#{dropdown_id}").send_keys(Keys.ESCAPE)
+    return [tuple(option) for option in options]
+
+
+def test_the_dropdowns_offer_only_choices_that_work(dash_duo, sample_root):
+    open_dashboard(dash_duo, sample_root)
+    formats = [value for value, _, _ in offered(dash_duo, ids.IMAGE_FORMAT)]
+    assert formats == ["jpgpng", "png", "png8", "png24", "png32", "jpg", "gif"]
+    pixel_types = offered(dash_duo, ids.PIXEL_TYPE)
+    assert [value for value, _, _ in pixel_types][:8] == ["U8", "U16", "S16", "U32", "S32", "F32", "F64", "S8"]
+    assert not {"C64", "C128", "UNKNOWN"} & {value for value, _, _ in pixel_types}
+    assert all(" — " in label for _, label, _ in pixel_types)
+    methods = {value: (label, disabled) for value, label, disabled in offered(dash_duo, ids.MOSAIC_METHOD)}
+    label, disabled = methods["esriMosaicLockRaster"]
+    assert disabled and "Catalog" in label
+    assert not any(disabled for name, (_, disabled) in methods.items() if name != "esriMosaicLockRaster")
+    assert dash_duo.get_logs() == []
+
+
+def test_a_cleared_band_leaves_the_other_controls_working(dash_duo, sample_root):
+    open_dashboard(dash_duo, sample_root)
+    choose(dash_duo, ids.BAND_PRESET, "Colour infrared")
+    wait_for_overlay(dash_duo, lambda q: q.get("bandIds") == ["3,2,1"], "bandIds did not change")
+    dash_duo.find_element(f"#{ids.BAND_G} .dash-dropdown-clear").click()
+    dash_duo.wait_for_contains_text(f"#{ids.BANDS_ERROR}", "Green", timeout=TIMEOUT)
+    # the incomplete triple is not sent: the service default bands are shown, and said so
+    wait_for_overlay(dash_duo, lambda q: "bandIds" not in q, "the incomplete bands were still sent")
+    assert "service default bands" in dash_duo.find_element(f"#{ids.BANDS_ERROR}").text
+    choose(dash_duo, ids.PIXEL_TYPE, "U8")
+    query = wait_for_overlay(dash_duo, lambda q: q.get("pixelType") == ["U8"], "the pixel type was not applied")
+    assert "bandIds" not in query
+    assert dash_duo.get_logs() == []
