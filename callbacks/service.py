@@ -13,7 +13,7 @@ from callbacks.auth import auth_code, sign_in_status, token_for
 from callbacks.control_options import date_field, service_options
 from components import ids
 from components.authpanel import CLOSED_PROMPT
-from imageservice.dash import NEW_ERROR, ImageMapLayerAIO, current_policy, server_session
+from imageservice.dash import ImageMapLayerAIO, current_policy, server_session
 from imageservice.client import ImageServiceClient
 from imageservice.errors import AuthenticationRequired, ImageServiceError
 from imageservice import ImageMapLayer
@@ -107,10 +107,41 @@ def open_service(url: str, restored: dict | None, options: dict | None = None, s
     return describe(info), "service-status", params, viewport, options, answered
 
 
-def image_status(state: dict | None) -> tuple[str, str] | tuple[object, object]:
-    """The server's words when the layer's image fails (e.g. an ArcGIS error body); else unchanged."""
-    if not state or not state.get("error"):
+# The layer's state store changes on every pan; this passes on only what changes the status line:
+# a new image error, or the first image shown after one, so that a pan costs no server callback.
+ERROR_CHANGE = """function (state, last) {
+    const skip = window.dash_clientside.no_update;
+    if (!state) { return skip; }
+    const failed = Boolean(last && last.error);
+    if (state.error) {
+        return failed && last.seq === state.seq ? skip : {error: state.error, seq: state.seq};
+    }
+    return failed && !state.loading && state.url ? {error: null, seq: state.seq} : skip;
+}"""
+
+
+def service_description(params: dict | None) -> str | None:
+    """The open service's status line, read again from its metadata: after an image error the
+    status line goes back to it. None when there is no service or it cannot be read now."""
+    if not params or not params.get("url"):
+        return None
+    proxy = params.get("proxy")
+    try:
+        client = ImageServiceClient(params["url"], token=params.get("token"), proxy=proxy, timeout=20,
+                                    policy=current_policy(), session=server_session(proxy))
+        return describe(parse_service_info(client.metadata()))
+    except ImageServiceError:
+        return None
+
+
+def image_status(state: dict | None, params: dict | None = None) -> tuple[str, str] | tuple[object, object]:
+    """The server's words when the layer's image fails (e.g. an ArcGIS error body); the service's
+    description again once a newer image shows after an error; else unchanged."""
+    if not state:
         return no_update, no_update
+    if not state.get("error"):
+        text = service_description(params)
+        return (text, "service-status") if text else (no_update, no_update)
     code = auth_code(state["error"])
     text = sign_in_status(code) if code else f"The image could not be drawn: {state['error']}"
     return text, "service-status error"
@@ -139,16 +170,18 @@ def register(app: Dash, layer_options: dict | None = None, proxy_config: ProxyCo
         State(ids.AUTH_SESSION, "data"),
         State(ids.AUTH_PROMPT, "data"),
     )(open_here)
-    # The state store changes on every pan: only a new error goes on to the server.
+    # The state store changes on every pan: only a new error, or its clearing, goes on to the server.
     app.clientside_callback(
-        NEW_ERROR,
+        ERROR_CHANGE,
         Output(ids.IMAGE_ERROR, "data"),
         Input(ImageMapLayerAIO.ids.state(ids.MAIN_LAYER), "data"),
+        State(ids.IMAGE_ERROR, "data"),
         prevent_initial_call=True,
     )
     app.callback(
         Output(ids.SERVICE_STATUS, "children", allow_duplicate=True),
         Output(ids.SERVICE_STATUS, "className", allow_duplicate=True),
         Input(ids.IMAGE_ERROR, "data"),
+        State(ImageMapLayerAIO.ids.params(ids.MAIN_LAYER), "data"),
         prevent_initial_call=True,
     )(image_status)
