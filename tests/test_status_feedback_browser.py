@@ -52,6 +52,16 @@ def test_a_newer_good_image_clears_the_red_error(dash_duo, sample_root):
     assert dash_duo.get_logs() == []
 
 
+def test_going_back_to_the_held_image_clears_the_red_error(dash_duo, sample_root):
+    """Clearing the refused rule returns to the picture already on screen: no new request, and
+    the red error gives way all the same."""
+    open_dashboard(dash_duo, sample_root)
+    wait_for_refusal(dash_duo)
+    type_custom_rule(dash_duo, "")
+    wait_for_description(dash_duo)
+    assert dash_duo.get_logs() == []
+
+
 # Holds every exportImage the page asks for, so the layer stays loading as long as the test needs.
 HOLD_IMAGES = """
 const src = Object.getOwnPropertyDescriptor(HTMLImageElement.prototype, "src");

@@ -433,10 +433,12 @@
         if (url === held.request && held.loaded) {
             // The picture on screen (only the opacity or z-index changed, or the map came back to
             // it before a newer image loaded): no new request.
-            if (layer.pending || layer.shown !== held.url) {
+            if (layer.pending || layer.shown !== held.url || layer.error) {
+                // Back to it (e.g. a refused rule cleared): what is on screen is good, so no error.
                 layer.seq += 1;
                 layer.pending = null;
                 layer.loading = false;
+                layer.error = null;
                 layer.shown = held.url;
                 setLoadingClass(layer);
                 publish(layer);
