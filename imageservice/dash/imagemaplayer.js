@@ -462,8 +462,9 @@
         const seq = layer.seq;
         layer.loading = true;
         layer.error = null;
-        const detail = requestDetail(template, url);
-        if (template.f === "json") {
+        // The request events' payload; a pan's f=image request fires none, so it parses no URL.
+        const detail = template.f === "json" ? requestDetail(template, url) : null;
+        if (detail) {
             // As in esri-leaflet: the request starts, then `loading` fires.
             fire(layer, "requeststart", detail);
         }
