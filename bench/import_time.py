@@ -8,6 +8,10 @@ libraries the import pulled in.
 
     .venv/bin/python -m bench.import_time --rounds 9
     .venv/bin/python -m bench.import_time --rounds 9 --peer b2e7b03 --peer-module components.imagemaplayer
+    .venv/bin/python -m bench.import_time --rounds 9 --installed /path/to/venv/bin/python --peer b2e7b03
+
+`--installed PYTHON` times the component as a user's app gets it: that interpreter (a virtual
+environment with the wheel installed) run from an empty folder, so this checkout is not on sys.path.
 """
 
 from __future__ import annotations
@@ -34,9 +38,9 @@ print(json.dumps({{"seconds": elapsed, "added": sorted(added)}}))
 """
 
 
-def probe(module: str, root: Path) -> dict:
-    """One fresh interpreter importing `module` with `root` first on sys.path."""
-    done = subprocess.run([sys.executable, "-c", PROBE.format(module=module)], cwd=root,
+def probe(module: str, root: Path, python: str) -> dict:
+    """One fresh interpreter importing `module` with `root` (its working folder) first on sys.path."""
+    done = subprocess.run([python, "-c", PROBE.format(module=module)], cwd=root,
                           capture_output=True, text=True, check=True)
     return json.loads(done.stdout)
 
@@ -57,27 +61,29 @@ def main() -> None:
     parser.add_argument("--module", default="imageservice.dash")
     parser.add_argument("--peer", help="a git commit whose component to time side by side")
     parser.add_argument("--peer-module", default="components.imagemaplayer")
+    parser.add_argument("--installed", metavar="PYTHON", help="time the module in this interpreter's installed package")
     args = parser.parse_args()
-    targets = [(f"{args.module} (this checkout)", args.module, REPO)]
     with tempfile.TemporaryDirectory() as temp:
+        targets = [(f"{args.module} (installed wheel)", args.module, Path(temp), args.installed) if args.installed
+                   else (f"{args.module} (this checkout)", args.module, REPO, sys.executable)]
         if args.peer:
             worktree = Path(temp) / "peer"
             subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(worktree), args.peer],
                            check=True, capture_output=True)
-            targets.append((f"{args.peer_module} at {args.peer}", args.peer_module, worktree))
+            targets.append((f"{args.peer_module} at {args.peer}", args.peer_module, worktree, sys.executable))
         try:
-            runs: dict[str, list[dict]] = {name: [] for name, _, _ in targets}
+            runs: dict[str, list[dict]] = {name: [] for name, *_ in targets}
             for _ in range(args.rounds):
-                for name, module, root in targets:
-                    runs[name].append(probe(module, root))
+                for name, module, root, python in targets:
+                    runs[name].append(probe(module, root, python))
         finally:
             if args.peer:
                 subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(worktree)], check=True)
     print("| import | runs | min ms | median ms | max ms | heavy libraries it loads |")
     print("|---|---:|---:|---:|---:|---|")
-    medians = [report(name, runs[name]) for name, _, _ in targets]
+    medians = [report(name, runs[name]) for name, *_ in targets]
     if len(medians) == 2:
-        print(f"\nmedian ratio, this checkout / peer: {medians[0] / medians[1]:.2f}")
+        print(f"\nmedian ratio, {targets[0][0]} / peer: {medians[0] / medians[1]:.2f}")
 
 
 if __name__ == "__main__":
