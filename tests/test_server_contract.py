@@ -148,7 +148,8 @@ def test_mosaic_root(server_url, ms):
     assert root["fields"] == [dict(f) for f in ms.fields] and root["objectIdField"] == "OBJECTID"
     assert root["maxImageWidth"] == root["maxImageHeight"] == 4100 and root["maxRecordCount"] == 1000
     assert root["mosaicOperator"] == "First" and root["allowRasterFunction"] is True
-    assert root["hasHistograms"] is root["hasColormap"] is root["hasRasterAttributeTable"] is False
+    assert root["hasHistograms"] is True        # the histograms resource answers (test_server_resources)
+    assert root["hasColormap"] is root["hasRasterAttributeTable"] is False
     assert root["minScale"] == root["maxScale"] == 0
 
 
