@@ -26,6 +26,8 @@ from .args import Args
 from .catalog import Item, Service
 from .encode import apply_no_data, encode
 from .errors import BadParameter
+from .lercformat import lerc_version
+from .lercformat import tolerance as lerc_tolerance
 from .limits import RGB_BANDS, SIZE_LIMIT, MemoryBudget, band_list_limit
 from .mosaic import Grid, ground_cell_size, read_mosaic, read_point, select_items
 from .query import MAX_RECORD_COUNT, esri_rings, query_geometry
@@ -164,6 +166,11 @@ def export_image(service: Service, args: Args, budget: MemoryBudget) -> Exported
     if not 0 <= quality <= 100:
         raise BadParameter("'compressionQuality' parameter is invalid.")
     pixel_type = args.get("pixelType")
+    image_format = (args.get("format") or "jpgpng").lower()
+    tolerance = 0.0
+    if image_format == "lerc":
+        lerc_version(args.integer("lercVersion"))
+        tolerance = lerc_tolerance(args.numbers("compressionTolerance"))
     band_ids = band_list(args, service)
     no_data = args.numbers("noData")
     with budget.reserve(grid.width, grid.height, bands_held(service, args, band_ids)):
@@ -172,13 +179,14 @@ def export_image(service: Service, args: Args, budget: MemoryBudget) -> Exported
             data = apply_no_data(data, no_data, args.get("noDataInterpretation"))
         body, content_type, extension = encode(
             data,
-            format=(args.get("format") or "jpgpng").lower(),
+            format=image_format,
             pixel_type=None if pixel_type is None or pixel_type.upper() == "UNKNOWN" else pixel_type.upper(),
             statistics=output_statistics(service, args),
             grid=grid,
             compression_quality=quality,
             # Only an explicit `transparent=false` (a MapServer parameter esri-leaflet sends) turns it off.
             transparent=(args.get("transparent") or "").lower() != "false",
+            compression_tolerance=tolerance,
         )
     return ExportedImage(body, content_type, extension, grid)
 
