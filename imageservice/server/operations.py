@@ -407,7 +407,10 @@ def identify(service: Service, args: Args) -> dict:
     max_items = args.integer("maxItemCount", MAX_RECORD_COUNT)
     if max_items < 0:
         raise BadParameter("'maxItemCount' parameter is invalid.")
-    items = items_at(service, args, x, y)[:min(max_items, MAX_RECORD_COUNT)]
+    items = items_at(service, args, x, y)
+    if service.multidimensional is not None and args.boolean("processAsMultidimensional", False):
+        items.sort(key=service.multidimensional.slice_key)     # one entry per slice, in slice order
+    items = items[:min(max_items, MAX_RECORD_COUNT)]
     samples = [read_point(service, item, x, y, service.crs) for item in items]
     return_geometry = args.boolean("returnGeometry", True)
     features = []
