@@ -5,6 +5,7 @@ the folder + sidecar format. Expected values come from the slice GeoTIFFs and th
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 import rasterio
 import requests
 from flask import Flask
+from PIL import Image
 from rasterio.io import MemoryFile
 from rasterio.transform import from_origin
 
@@ -181,6 +183,18 @@ def test_export_honours_the_mosaic_operation_across_slices(server_url, cube, ite
     image = export_tiff(server_url, cube, items, mosaicRule=mean)
     expected = np.mean([read(cube, find(items, "temperature", t, 0.0)) for t in times], axis=0)
     np.testing.assert_allclose(image, expected, rtol=1e-5)
+
+
+def test_default_rendering_stretches_over_the_shown_variable(server_url, cube, items):
+    """One variable's slice spans the grey levels, though the variables' ranges differ (the
+    service-wide statistics would squeeze salinity into a few levels)."""
+    bbox, size = native_bbox(cube, items)
+    for variable in ("temperature", "salinity"):
+        response = requests.get(url(server_url, CUBE, "exportImage"), timeout=30, params={
+            "f": "image", "format": "png", "bbox": bbox, "bboxSR": 4326, "size": size,
+            "mosaicRule": rule((variable, "StdZ", [0]))})
+        grey = np.asarray(Image.open(io.BytesIO(response.content)).convert("L"))
+        assert grey.max() - grey.min() > 60, variable
 
 
 def test_identify_profiles_through_depth_and_time(server_url, cube, items):
