@@ -185,6 +185,19 @@ def test_export_honours_the_mosaic_operation_across_slices(server_url, cube, ite
     np.testing.assert_allclose(image, expected, rtol=1e-5)
 
 
+def test_slice_id_selects_that_slice(server_url, cube, items):
+    for slice_id in (0, 77, len(items) - 1):
+        image = export_tiff(server_url, cube, items, sliceId=slice_id,
+                            mosaicRule=rule(("temperature", "StdZ", [-10])))      # replaced by the slice
+        np.testing.assert_array_equal(image, read(cube, items[slice_id]))
+    x, y = pixel_point(cube, items, 3, 4)
+    answer = get_json(url(server_url, CUBE, "identify"), geometry=f"{x},{y}", sliceId=100, returnGeometry="false")
+    assert float(answer["value"]) == pytest.approx(read(cube, items[100])[3, 4], rel=1e-5)
+    assert [f["attributes"]["OBJECTID"] for f in answer["catalogItems"]["features"]] == [101]
+    missing = get_json(url(server_url, CUBE, "identify"), geometry=f"{x},{y}", sliceId=len(items))
+    assert missing["error"]["details"] == [f"'sliceId' parameter is invalid: there is no slice {len(items)}."]
+
+
 def test_default_rendering_stretches_over_the_shown_variable(server_url, cube, items):
     """One variable's slice spans the grey levels, though the variables' ranges differ (the
     service-wide statistics would squeeze salinity into a few levels)."""

@@ -318,8 +318,19 @@ def slices(service: Service, definition: Any) -> dict:
 
 
 def slice_json(info: Multidimensional, item: Item) -> dict:
+    return {"sliceId": item.object_id - 1, "multidimensionalDefinition": item_definition(info, item)}
+
+
+def item_definition(info: Multidimensional, item: Item) -> list[dict]:
+    """The multidimensionalDefinition that selects exactly this slice."""
     variable = info.variable(item.attributes[VARIABLE_FIELD])
-    return {"sliceId": item.object_id - 1, "multidimensionalDefinition": [
-        {"variableName": variable.name, "dimensionName": d.name,
-         "values": [number(item.attributes[d.name], d)], "isSlice": True}
-        for d in variable.dimensions]}
+    return [{"variableName": variable.name, "dimensionName": d.name,
+             "values": [number(item.attributes[d.name], d)], "isSlice": True} for d in variable.dimensions]
+
+
+def slice_definition(service: Service, slice_id: int) -> list[dict]:
+    """The definition of the slice with this id (a `sliceId` request parameter)."""
+    info = required(service)
+    if not 0 <= slice_id < len(service.items) or not service.items[slice_id].attributes.get(VARIABLE_FIELD):
+        raise BadParameter(f"'sliceId' parameter is invalid: there is no slice {slice_id}.")
+    return item_definition(info, service.items[slice_id])
