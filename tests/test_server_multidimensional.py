@@ -162,6 +162,15 @@ def test_slices_of_a_definition_with_values_and_ranges(server_url, items):
         (t, z) for t in times[2:5] for z in (-50.0, 0.0)]
 
 
+def test_query_filters_the_catalog_by_a_definition(server_url, items):
+    everything = get_json(url(server_url, CUBE, "query"), where="1=1", returnIdsOnly="true")
+    assert sorted(everything["objectIds"]) == list(range(1, len(items) + 1))
+    surface = get_json(url(server_url, CUBE, "query"), outFields="Variable,StdZ", returnGeometry="false",
+                       multidimensionalDefinition=json.dumps(definition(("salinity", "StdZ", [0]))))
+    attributes = [f["attributes"] for f in surface["features"]]
+    assert len(attributes) == 12 and {(a["Variable"], a["StdZ"]) for a in attributes} == {("salinity", 0.0)}
+
+
 def test_export_shows_the_slice_the_definition_names(server_url, cube, items):
     times = values_of(items, "StdTime", "temperature")
     for variable, time, depth in (("temperature", times[8], -50.0), ("salinity", times[3], 0.0)):
