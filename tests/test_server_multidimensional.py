@@ -185,6 +185,14 @@ def test_export_without_a_definition_shows_the_first_slice(server_url, cube, ite
     np.testing.assert_array_equal(export_tiff(server_url, cube, items), read(cube, first))
 
 
+def test_rules_that_pick_items_are_not_limited_to_the_first_variable(server_url, cube, items):
+    salinity = next(i for i, item in enumerate(items) if item["Variable"] == "salinity")
+    for mosaic_rule in ({"mosaicMethod": "esriMosaicLockRaster", "lockRasterIds": [salinity + 1]},
+                        {"where": f"Name = '{items[salinity]['Name']}'"}, {"fids": [salinity + 1]}):
+        image = export_tiff(server_url, cube, items, mosaicRule=json.dumps(mosaic_rule))
+        np.testing.assert_array_equal(image, read(cube, items[salinity]))
+
+
 def test_export_honours_the_mosaic_operation_across_slices(server_url, cube, items):
     times = values_of(items, "StdTime", "temperature")
     mean = json.dumps({"mosaicOperation": "MT_MEAN", "multidimensionalDefinition": definition(

@@ -253,7 +253,7 @@ def output_statistics(service: Service, args: Args) -> list[tuple[float, float, 
         return None
     if service.multidimensional is not None:        # one band, drawn over its variable's range
         mosaic_rule = {str(k).lower(): v for k, v in (request_mosaic_rule(service, args) or {}).items()}
-        shown = shown_variable(service.multidimensional, mosaic_rule.get("multidimensionaldefinition"))
+        shown = shown_variable(service.multidimensional, mosaic_rule)
         return None if shown is None else [shown.statistics]
     band_ids = band_list(args, service)
     if band_ids is None:
