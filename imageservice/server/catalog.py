@@ -30,6 +30,7 @@ from shapely.geometry import Polygon, box, shape
 
 from . import thematic
 from .errors import UnableToComplete
+from .multidimensional import Multidimensional, read_multidimensional
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ class Service:
     raster_function_templates: dict[str, dict]
     colormap: tuple[tuple[int, int, int, int], ...] = ()     # (value, red, green, blue) of a thematic raster
     attribute_table: tuple[dict, ...] = ()                   # the sidecar's rasterAttributeTable rows
+    multidimensional: Multidimensional | None = None
 
     def item(self, object_id: int) -> Item:
         if 1 <= object_id <= len(self.items):
@@ -252,6 +254,7 @@ def build_service(name: str, folder: Path, sidecar: Mapping[str, Any],
         raster_function_templates=templates,
         colormap=thematic.file_colormap(scanned[0].path, attribute_table, statistics),
         attribute_table=attribute_table,
+        multidimensional=read_multidimensional(sidecar, items, [file.scan for file in scanned]),
     )
 
 
