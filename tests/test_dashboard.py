@@ -42,7 +42,9 @@ def test_first_image_of_the_sample_service_loads(dash_duo, sample_root, tmp_path
         "const r = document.querySelector('.leaflet-container').getBoundingClientRect(); return [r.width, r.height]")
     assert (width, height) == tuple(round(v) for v in map_size)
     assert query["bboxSR"] == ["3857"] and query["f"] == ["image"]
-    assert query["renderingRule"] == ['{"rasterFunction":"Natural Color"}']
+    # No rendering rule: the server applies the publisher's default, which the dropdown names.
+    assert "renderingRule" not in query
+    assert dash_duo.find_element(f"#{ids.RENDERING_RULE}").text == "Service default (Natural Color)"
     dash_duo.wait_for_contains_text(f"#{ids.EVENTS_LOG}", "load: exportImage", timeout=10)
     dash_duo.wait_for_contains_text(f"#{ids.LAYER_COUNTS}", "idle", timeout=10)
     assert dash_duo.get_logs() == []

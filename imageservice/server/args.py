@@ -78,6 +78,10 @@ class Args:
     def get(self, name: str, default: str | None = None) -> str | None:
         return self._values.get(name.lower(), default)
 
+    def replaced(self, name: str, value: str) -> Args:
+        """A copy with one value set, e.g. a default the server fills in."""
+        return Args({**self._values, name.lower(): value})
+
     def __contains__(self, name: str) -> bool:
         return name.lower() in self._values
 

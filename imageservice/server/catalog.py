@@ -96,6 +96,7 @@ class Service:
     sort_value: str | None
     sort_ascending: bool
     raster_function_templates: dict[str, dict]
+    default_raster_function: str | None = None   # the template exportImage applies unasked
 
     def item(self, object_id: int) -> Item:
         if 1 <= object_id <= len(self.items):
@@ -246,6 +247,7 @@ def build_service(name: str, folder: Path, sidecar: Mapping[str, Any],
         sort_value=sort_value,
         sort_ascending=ascending,
         raster_function_templates=templates,
+        default_raster_function=default_template(sidecar, templates),
     )
 
 
@@ -581,6 +583,14 @@ def raster_function_templates(sidecar: Mapping[str, Any], data_type: str, band_n
     templates = default_templates(data_type, band_names, statistics, ranges)
     templates.update(sidecar_templates(sidecar.get("rasterFunctionTemplates")))
     return templates
+
+
+def default_template(sidecar: Mapping[str, Any], templates: Mapping[str, dict]) -> str | None:
+    """The sidecar's `defaultRasterFunction`: the publisher's default rendering, which must name a template."""
+    name = sidecar.get("defaultRasterFunction")
+    if name is not None and name not in templates:
+        raise ValueError(f"defaultRasterFunction {name!r} names no raster function template")
+    return name
 
 
 def sidecar_templates(value: Any) -> dict[str, dict]:

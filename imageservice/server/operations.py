@@ -7,6 +7,7 @@ router and these functions can be tested on their own.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from shapely.geometry.base import BaseGeometry
 
 from .args import Args
 from .catalog import Item, Service
-from .encode import apply_no_data, encode
+from .encode import PICTURE_FORMATS, apply_no_data, encode
 from .errors import BadParameter
 from .limits import RGB_BANDS, SIZE_LIMIT, MemoryBudget, band_list_limit
 from .mosaic import Grid, ground_cell_size, read_mosaic, read_point, select_items
@@ -157,6 +158,7 @@ def envelope(bounds: Sequence[float], crs: CRS) -> dict:
 def export_image(service: Service, args: Args, budget: MemoryBudget) -> ExportedImage:
     """The exportImage pipeline (reference §2): grid, mosaic, rendering, bands, noData, encoding;
     the pixels and their encoding are held within the memory budget."""
+    args = with_default_template(service, args)
     grid = output_grid(service, args)
     quality = args.integer("compressionQuality", DEFAULT_COMPRESSION_QUALITY)
     if not 0 <= quality <= 100:
@@ -258,6 +260,16 @@ def output_statistics(service: Service, args: Args) -> list[tuple[float, float, 
 
 # ----------------------------------------------------------------------------------------------
 # Shared pixel pipeline
+
+def with_default_template(service: Service, args: Args) -> Args:
+    """The request with the service's default template as its renderingRule when it asks for a
+    picture and names neither a rule nor bands, as ArcGIS renders a service by its first
+    rasterFunctionInfos entry unasked; data formats (tiff, lerc, bip, bsq) keep the raw values."""
+    if (service.default_raster_function is None or "renderingRule" in args or "bandIds" in args
+            or (args.get("format") or "jpgpng").lower() not in PICTURE_FORMATS):
+        return args
+    return args.replaced("renderingRule", json.dumps({"rasterFunction": service.default_raster_function}))
+
 
 def processed_pixels(service: Service, args: Args, grid: Grid,
                      band_ids: list[int] | None = None) -> np.ma.MaskedArray:
