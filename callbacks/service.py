@@ -37,6 +37,15 @@ def default_params(url: str, options: dict | None = None) -> LayerParams:
     return LayerParams.from_dict({"url": url, **(options or {})})
 
 
+def with_link(params: dict, linked: dict | None) -> dict:
+    """A page link's params over the defaults: what the link sets wins, what it leaves out opens
+    as a typed URL would, so `/?service=URL` and typing URL open the service the same way."""
+    if not linked:
+        return params
+    blank = LayerParams(url=linked["url"]).to_dict()
+    return {**params, **{key: value for key, value in linked.items() if key != "url" and value != blank.get(key)}}
+
+
 def describe(info: ServiceInfo) -> str:
     bands = ", ".join(info.band_names)
     text = f"{info.name}: {info.band_count} band{'s' if info.band_count != 1 else ''} ({bands}), {info.pixel_type}"
@@ -94,7 +103,7 @@ def open_service(url: str, restored: dict | None, options: dict | None = None, s
         south, west, north, east = info.extent_latlng
         viewport = {"bounds": [[south, west], [north, east]], "transition": "fitBounds"}
     if restored and absolute_url(restored["url"]) == service_url:
-        params = restored["params"] or params
+        params = with_link(params, restored["params"])
         viewport = {**restored["view"], "transition": "setView"} if restored["view"] else viewport
     params = LayerParams.from_dict(params).replace(token=client.token, proxy=proxy).to_dict()
     options = service_options(info, acquisition_dates(client, info))
