@@ -62,7 +62,8 @@ DATE = "esriFieldTypeDate"
 
 @dataclass(frozen=True)
 class Item:
-    """One catalog item (a GeoTIFF) with its footprint and attributes as ArcGIS emits them."""
+    """One catalog item (a GeoTIFF) with its footprint and attributes as ArcGIS emits them, and
+    its raster's bounds, so that no file is opened to learn where an item lies."""
     object_id: int
     name: str
     path: Path
@@ -70,6 +71,7 @@ class Item:
     start_ms: int | None
     end_ms: int | None
     attributes: dict[str, Any] = field(compare=False, hash=False)
+    bounds: tuple[float, float, float, float] = field(compare=False, hash=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -351,7 +353,7 @@ def make_item(object_id: int, path: Path, name: Any, scan: FileScan, values: Map
     attributes.update({f["name"]: values.get(f["name"]) for f in attribute_fields})
     attributes.update(Shape_Length=footprint.length, Shape_Area=footprint.area)
     return Item(object_id=object_id, name=name, path=path, footprint=footprint,
-                start_ms=start_ms, end_ms=end_ms, attributes=attributes)
+                start_ms=start_ms, end_ms=end_ms, attributes=attributes, bounds=scan.bounds)
 
 
 # ----------------------------------------------------------------------------------------------
