@@ -134,6 +134,24 @@ def test_dimension_values_can_be_left_out(server_url):
     assert bad["error"]["code"] == 400
 
 
+def test_statistics_histograms_and_legend_of_one_variable(server_url, cube, items):
+    info = get_json(url(server_url, CUBE, "multidimensionalInfo"))["multidimensionalInfo"]
+    salinity = next(v for v in info["variables"] if v["name"] == "salinity")["statistics"]
+    assert get_json(url(server_url, CUBE, "statistics"), variable="salinity")["statistics"] == salinity
+    (histogram,) = get_json(url(server_url, CUBE, "histograms"), variable="salinity")["histograms"]
+    pixels = np.stack([read(cube, i) for i in items if i["Variable"] == "salinity"])
+    assert sum(histogram["counts"]) == pixels.size
+    assert (histogram["min"], histogram["max"]) == pytest.approx((pixels.min(), pixels.max()))
+    legend = get_json(url(server_url, CUBE, "legend"), variable="salinity")["layers"][0]["legend"]
+    assert [entry["label"] for entry in legend] == [f"High : {salinity[0]['max']:g}", "",
+                                                    f"Low : {salinity[0]['min']:g}"]
+    everything = get_json(url(server_url, CUBE, "statistics"))["statistics"]
+    assert everything[0]["max"] > salinity[0]["max"] - 1 and everything[0]["min"] < salinity[0]["min"] - 20
+    for resource in ("statistics", "histograms", "legend"):
+        answer = get_json(url(server_url, CUBE, resource), variable="oxygen")
+        assert answer["error"]["details"] == ["'variable' parameter is invalid: unknown variable 'oxygen'."]
+
+
 @pytest.mark.parametrize("resource", ["multidimensionalInfo", "slices"])
 def test_plain_services_have_no_multidimensional_resources(server_url, resource):
     answer = get_json(url(server_url, "SampleMultispectral", resource))
