@@ -145,6 +145,9 @@ def test_statistics_histograms_and_legend_of_one_variable(server_url, cube, item
     legend = get_json(url(server_url, CUBE, "legend"), variable="salinity")["layers"][0]["legend"]
     assert [entry["label"] for entry in legend] == [f"High : {salinity[0]['max']:g}", "",
                                                     f"Low : {salinity[0]['min']:g}"]
+    temperature = info["variables"][0]["statistics"][0]
+    labels = [entry["label"] for entry in get_json(url(server_url, CUBE, "legend"))["layers"][0]["legend"]]
+    assert labels == [f"High : {temperature['max']:g}", "", f"Low : {temperature['min']:g}"]
     everything = get_json(url(server_url, CUBE, "statistics"))["statistics"]
     assert everything[0]["max"] > salinity[0]["max"] - 1 and everything[0]["min"] < salinity[0]["min"] - 20
     for resource in ("statistics", "histograms", "legend"):

@@ -96,6 +96,8 @@ def grey_labels(service: Service, args: Args, node: Node | None) -> tuple[str, s
         return "High", "Low"
     ids = band_list(args, service) or [0]
     variable = requested_variable(service, args.get("variable"))
+    if variable is None and service.multidimensional is not None:
+        variable = service.multidimensional.variables[0]     # what exportImage shows by default
     low, high = (variable.statistics if variable is not None else service.statistics[ids[0]])[:2]
     return f"High : {high:g}", f"Low : {low:g}"
 
