@@ -72,8 +72,8 @@ def variable_datasets(source: Path) -> list[str]:
 
 def describe_variable(dataset: DatasetReader) -> tuple[str, dict]:
     """The variable's name and its description and unit from its netCDF attributes."""
-    name = dataset.tags(1).get("NETCDF_VARNAME") or Path(dataset.name).stem
     tags = dataset.tags(1)
+    name = tags.get("NETCDF_VARNAME") or Path(dataset.name).stem
     description = tags.get("long_name") or tags.get("standard_name") or name
     return name, {"description": description, "unit": tags.get("units", "")}
 
