@@ -214,6 +214,13 @@ def test_rules_that_pick_items_are_not_limited_to_the_first_variable(server_url,
         np.testing.assert_array_equal(image, read(cube, items[salinity]))
 
 
+def test_time_parameter_picks_a_month_of_the_first_variable(server_url, cube, items):
+    """StdTime is the service's time field, so `time` works as on any time-aware service."""
+    july = values_of(items, "StdTime", "temperature")[6]
+    image = export_tiff(server_url, cube, items, time=str(july))
+    np.testing.assert_array_equal(image, read(cube, find(items, "temperature", july, 0.0)))
+
+
 def test_export_honours_the_mosaic_operation_across_slices(server_url, cube, items):
     times = values_of(items, "StdTime", "temperature")
     mean = json.dumps({"mosaicOperation": "MT_MEAN", "multidimensionalDefinition": definition(
