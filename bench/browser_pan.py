@@ -45,7 +45,7 @@ from .common import REPO_ROOT
 from .hosting import chromium, production_stack, run_script
 
 SERVICE_PATH = "/arcgis/rest/services/SampleMultispectral/ImageServer"
-RENDERING_RULE = {"rasterFunction": "Natural Color"}  # what the dashboard opens the sample service with
+RENDERING_RULE = None  # what the dashboard opens a service with: none, the publisher's default applies
 PROBE = (Path(__file__).parent / "pan_probe.js").read_text()
 PEER_PAGE = "bench/esri_leaflet_pan.html"
 PEER_LIBRARY = REPO_ROOT / "tests" / "js" / "node_modules" / "esri-leaflet" / "dist" / "esri-leaflet.js"
