@@ -26,6 +26,8 @@ BAND_R = "band-r"
 BAND_G = "band-g"
 BAND_B = "band-b"
 BANDS_ERROR = "bands-error"
+# Says when choosing bands cleared the rendering rule.
+BANDS_NOTE = "bands-note"
 PIXEL_TYPE = "pixel-type"
 NO_DATA = "no-data"
 NO_DATA_INTERPRETATION = "no-data-interpretation"

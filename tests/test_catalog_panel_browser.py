@@ -102,7 +102,7 @@ def test_ticked_scenes_lock_the_mosaic_through_band_changes_until_cleared(dash_d
                        msg="the locked scene's footprint is not drawn apart")
 
     # The control panel rebuilds the mosaic rule on every change: the lock must survive it.
-    choose(dash_duo, ids.BAND_PRESET, "Colour infrared")
+    choose(dash_duo, ids.BAND_PRESET, "Color Infrared")
     query = wait_for_overlay(dash_duo, lambda q: q.get("bandIds") == ["3,2,1"], "bandIds did not change")
     assert mosaic_rule(query) == {"mosaicMethod": LOCK, "lockRasterIds": [3]}
 
