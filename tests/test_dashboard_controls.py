@@ -138,3 +138,16 @@ def test_a_cleared_band_leaves_the_other_controls_working(dash_duo, sample_root)
     query = wait_for_overlay(dash_duo, lambda q: q.get("pixelType") == ["U8"], "the pixel type was not applied")
     assert "bandIds" not in query
     assert dash_duo.get_logs() == []
+
+
+def test_a_link_with_bands_the_service_lacks_says_so(dash_duo, sample_root):
+    query = open_dashboard(dash_duo, sample_root, "/?service=/arcgis/rest/services/SampleMultispectral/ImageServer"
+                                                  "&bandIds=9,9,9&format=tiff")
+    line = dash_duo.find_element(f"#{ids.SERVICE_STATUS}")
+    dash_duo._wait_for(lambda _: "warning" in line.get_attribute("class").split(), timeout=TIMEOUT,
+                       msg="the status line gave no warning")
+    assert "bandIds=9,9,9 are not valid for this service (its band ids are 0–5)" in line.text
+    assert "format=tiff is not offered" in line.text
+    # the service defaults are drawn instead, not a grey raw image
+    assert "bandIds" not in query and query["renderingRule"] == ['{"rasterFunction":"Natural Color"}']
+    assert query["format"] == ["jpgpng"]
