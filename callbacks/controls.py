@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import Dash, Input, Output, State, ctx, no_update
+from dash import ClientsideFunction, Dash, Input, Output, State, ctx, no_update
 
 from callbacks import band_choice
 from callbacks.catalog import LOCK_RASTER
@@ -76,6 +76,7 @@ def fill_controls(options: dict | None, params: dict | None) -> dict:
         "method_options": mosaic_method_options(options["mosaic_methods"]),
         "field_options": options["sort_fields"],
         "slider": slider_config(options["time"]),
+        "time_settled": values["time_range"],
     }
 
 
@@ -103,14 +104,16 @@ def sync_band_choice(preset: str | None, red: int | None, green: int | None, blu
     return band_choice.sync(changed, preset, [red, green, blue], rule, custom, options)
 
 
-def toggle_play(n_clicks: int | None, disabled: bool) -> tuple[bool, str]:
-    """The play button starts or stops the interval that steps the time window."""
-    return (False, "❚❚ Pause") if disabled else (True, "▶ Play")
+def toggle_play(n_clicks: int | None, disabled: bool, value: list[int] | None) -> tuple:
+    """The play button starts or stops the interval that steps the time window; starting keeps
+    the range on the slider as the extent Play goes through."""
+    return (False, "❚❚ Pause", value) if disabled else (True, "▶ Play", no_update)
 
 
-def step_time(n_intervals: int | None, value: list[int] | None, options: dict | None) -> list[int]:
-    """Each tick of the play interval moves the time window one step (nothing without time)."""
-    return next_window(value, options["time"]) if options and options["time"] else no_update
+def step_time(n_intervals: int | None, value: list[int] | None, extent: list[int] | None,
+              options: dict | None) -> list[int]:
+    """Each tick of the play interval shows the next window of the play extent (nothing without time)."""
+    return next_window(value, extent, options["time"]) if options and options["time"] else no_update
 
 
 def register(app: Dash) -> None:
@@ -125,6 +128,7 @@ def register(app: Dash) -> None:
             "method_options": Output(ids.MOSAIC_METHOD, "options"),
             "field_options": Output(ids.SORT_FIELD, "options"),
             "slider": {key: Output(ids.TIME_RANGE, key) for key in ("min", "max", "marks", "step", "disabled")},
+            "time_settled": Output(ids.TIME_SETTLED, "data"),
         },
         inputs={"options": Input(ids.SERVICE_INFO, "data"), "params": State(params_store, "data")},
         prevent_initial_call=True,
@@ -139,6 +143,7 @@ def register(app: Dash) -> None:
             "current": State(params_store, "data"),
             "options": State(ids.SERVICE_INFO, "data"),
             **{name: Input(cid, "value") for name, cid in CONTROL_IDS.items()},
+            "time_range": Input(ids.TIME_SETTLED, "data"),
             # The custom rule is read when the box loses focus, not at every keystroke.
             "custom_rule": State(ids.CUSTOM_RULE, "value"),
             "custom_rule_blur": Input(ids.CUSTOM_RULE, "n_blur"),
@@ -162,12 +167,19 @@ def register(app: Dash) -> None:
         prevent_initial_call=True,
     )(sync_band_choice)
     app.callback(
-        Output(ids.TIME_TICK, "disabled"), Output(ids.TIME_PLAY, "children"),
-        Input(ids.TIME_PLAY, "n_clicks"), State(ids.TIME_TICK, "disabled"),
+        Output(ids.TIME_TICK, "disabled"), Output(ids.TIME_PLAY, "children"), Output(ids.TIME_PLAY_EXTENT, "data"),
+        Input(ids.TIME_PLAY, "n_clicks"), State(ids.TIME_TICK, "disabled"), State(ids.TIME_RANGE, "value"),
         prevent_initial_call=True,
     )(toggle_play)
     app.callback(
         Output(ids.TIME_RANGE, "value", allow_duplicate=True),
-        Input(ids.TIME_TICK, "n_intervals"), State(ids.TIME_RANGE, "value"), State(ids.SERVICE_INFO, "data"),
+        Input(ids.TIME_TICK, "n_intervals"), State(ids.TIME_RANGE, "value"), State(ids.TIME_PLAY_EXTENT, "data"),
+        State(ids.SERVICE_INFO, "data"),
         prevent_initial_call=True,
     )(step_time)
+    # Keyboard steps and Play ticks reach the layer once the slider has rested (assets/timeslider.js).
+    app.clientside_callback(
+        ClientsideFunction(namespace="timeSlider", function_name="settle"),
+        Output(ids.TIME_SETTLED, "data"), Input(ids.TIME_RANGE, "value"),
+        prevent_initial_call=True,
+    )

@@ -102,6 +102,8 @@ def control_panel() -> html.Aside:
                     html.Span(id=ids.TIME_LABEL, className="time-label"),
                 ]),
                 dcc.Interval(id=ids.TIME_TICK, interval=PLAY_MS, disabled=True),
+                dcc.Store(id=ids.TIME_SETTLED),
+                dcc.Store(id=ids.TIME_PLAY_EXTENT),
                 _error(ids.TIME_ERROR),
             ),
             _section(

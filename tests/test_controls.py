@@ -89,7 +89,7 @@ def test_slider_snaps_to_acquisition_dates_and_labels_the_ends():
     assert time_slider.slider_config(TIME) == {
         "min": 1736294400000,
         "max": 1740900000000,
-        "marks": {"1736361600000": "Jan 08", "1738608420000": "", "1740854400000": "Mar 01"},
+        "marks": {"1736361600000": "08 Jan 2025", "1738608420000": "", "1740854400000": "01 Mar 2025"},
         "step": None,
         "disabled": False,
     }
@@ -258,21 +258,25 @@ def test_a_custom_rule_shows_custom_in_the_rule_box():
     assert chosen["rule_placeholder"] == band_choice.CUSTOM_RULE
 
 
-def test_play_steps_a_window_through_the_dates_and_wraps():
-    assert time_slider.next_window([TIME["min"], TIME["max"]], TIME) == [DATES[0], DATES[0]]
-    assert time_slider.next_window([DATES[0], DATES[0]], TIME) == [DATES[1], DATES[1]]
-    assert time_slider.next_window([DATES[0], DATES[1]], TIME) == [DATES[1], DATES[2]]
-    assert time_slider.next_window([DATES[1], DATES[2]], TIME) == [DATES[0], DATES[1]]
-    assert time_slider.next_window([DATES[2], DATES[2]], TIME) == [DATES[0], DATES[0]]
-    assert controls.toggle_play(1, True) == (False, "❚❚ Pause")
-    assert controls.toggle_play(2, False) == (True, "▶ Play")
+def test_play_steps_through_the_dates_of_the_range_it_started_on_and_wraps():
+    whole = [TIME["min"], TIME["max"]]
+    assert time_slider.next_window(whole, None, TIME) == [DATES[0], DATES[0]]
+    assert time_slider.next_window([DATES[0], DATES[0]], None, TIME) == [DATES[1], DATES[1]]
+    assert time_slider.next_window([DATES[2], DATES[2]], None, TIME) == [DATES[0], DATES[0]]
+    # a wide range: every date in it in turn, not the range shifted back and forth by one date
+    wide = [DATES[1], DATES[2]]
+    assert time_slider.next_window(wide, wide, TIME) == [DATES[1], DATES[1]]
+    assert time_slider.next_window([DATES[1], DATES[1]], wide, TIME) == [DATES[2], DATES[2]]
+    assert time_slider.next_window([DATES[2], DATES[2]], wide, TIME) == [DATES[1], DATES[1]]
+    assert controls.toggle_play(1, True, wide) == (False, "❚❚ Pause", wide)
+    assert controls.toggle_play(2, False, wide) == (True, "▶ Play", no_update)
 
 
 def test_play_without_dates_steps_equal_windows():
     time = {"min": 0, "max": 1200, "dates": []}
-    assert time_slider.time_stops(time) == list(range(0, 1300, 100))
-    assert time_slider.next_window([0, 1200], time) == [0, 0]
-    assert time_slider.next_window([100, 300], time) == [200, 400]
+    assert time_slider.next_window([0, 1200], None, time) == [0, 100]
+    assert time_slider.next_window([100, 200], None, time) == [200, 300]
+    assert time_slider.next_window([0, 600], [0, 600], time) == [0, 50]
 
 
 # --- the page URL ------------------------------------------------------------------------------
