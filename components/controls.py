@@ -59,6 +59,7 @@ def control_panel() -> html.Aside:
                   for channel, cid in (("Red", ids.BAND_R), ("Green", ids.BAND_G), ("Blue", ids.BAND_B))),
                 _field("Pixel type", _dropdown(ids.PIXEL_TYPE, "Service default", PIXEL_TYPE_OPTIONS)),
                 _error(ids.BANDS_ERROR),
+                html.Div(id=ids.BANDS_NOTE, className="control-note", role="status"),
             ),
             _section(
                 "No data",
@@ -101,6 +102,8 @@ def control_panel() -> html.Aside:
                     html.Span(id=ids.TIME_LABEL, className="time-label"),
                 ]),
                 dcc.Interval(id=ids.TIME_TICK, interval=PLAY_MS, disabled=True),
+                dcc.Store(id=ids.TIME_SETTLED),
+                dcc.Store(id=ids.TIME_PLAY_EXTENT),
                 _error(ids.TIME_ERROR),
             ),
             _section(
