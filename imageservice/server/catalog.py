@@ -29,6 +29,7 @@ from rasterio.io import DatasetReader
 from shapely.geometry import Polygon, box, shape
 
 from .errors import UnableToComplete
+from .multidimensional import Multidimensional, read_multidimensional
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ class Service:
     sort_value: str | None
     sort_ascending: bool
     raster_function_templates: dict[str, dict]
+    multidimensional: Multidimensional | None = None
 
     def item(self, object_id: int) -> Item:
         if 1 <= object_id <= len(self.items):
@@ -246,6 +248,7 @@ def build_service(name: str, folder: Path, sidecar: Mapping[str, Any],
         sort_value=sort_value,
         sort_ascending=ascending,
         raster_function_templates=templates,
+        multidimensional=read_multidimensional(sidecar, items, [file.scan for file in scanned]),
     )
 
 

@@ -83,7 +83,7 @@ def service_root(service: Service) -> dict:
         "maxValues": [s[1] for s in service.statistics],
         "meanValues": [s[2] for s in service.statistics],
         "stdvValues": [s[3] for s in service.statistics],
-        "hasMultidimensions": False,
+        "hasMultidimensions": service.multidimensional is not None,
         "minPixelSize": 0,
         "maxPixelSize": 0,
         "datasetFormat": "AMD" if mosaic else "TIFF",
