@@ -17,6 +17,7 @@ from imageservice.errors import InvalidResponse
 from imageservice.fetchpolicy import FetchPolicy
 from imageservice.metadata import ServiceInfo, parse_service_info
 from imageservice.multidim import (
+    INFO_PARAMS,
     MultidimensionalInfo,
     Variable,
     dimension_value,
@@ -185,7 +186,7 @@ class ImageMapLayer:
 
     def multidimensional_info(self) -> MultidimensionalInfo:
         """The service's variables and dimensions (with every dimension value)."""
-        return parse_multidimensional_info(self.client.get("multidimensionalInfo", {"returnDimensionValues": "always"}))
+        return parse_multidimensional_info(self.client.get("multidimensionalInfo", INFO_PARAMS))
 
     def slices(self, definition: list[dict] | None = None) -> pandas.DataFrame:
         """The `slices` resource (all, or those a definition selects) as a table: sliceId,

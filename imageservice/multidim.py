@@ -19,6 +19,7 @@ from imageservice.params import DEFINITION_KEY, parse_multidimensional_definitio
 
 TIME_DIMENSION = "StdTime"
 TIME_UNIT = "ISO8601"
+INFO_PARAMS = {"returnDimensionValues": "always"}  # every dimension's values, also regular ones
 Value = int | float | tuple[float, float]
 
 
