@@ -209,7 +209,7 @@ def slices_to_frame(response: Mapping[str, Any]) -> pandas.DataFrame:
 def _dimension_column(column: pandas.Series, is_time: bool) -> pandas.Series:
     if is_time and _is_numeric(column):
         return pandas.to_datetime(column, unit="ms", utc=True)
-    return column if is_time else pandas.to_numeric(column, errors="coerce")
+    return column if is_time else pandas.to_numeric(column, errors="coerce").astype(float)
 
 
 # --- attributes ----------------------------------------------------------------------------------

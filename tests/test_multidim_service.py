@@ -1,0 +1,145 @@
+"""Multidimensional services end to end over HTTP: the library and the dashboard's callbacks against
+the embedded server's SampleOceanCube, values checked against its GeoTIFFs (one per slice)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas
+import pytest
+from dash import no_update
+
+from callbacks.control_params import with_other_keys
+from callbacks.multidim import (
+    apply_selection,
+    dimension_controls,
+    load_info,
+    pixel_profiles,
+    profile_csv,
+    profile_figures,
+    step_time,
+    variable_choice,
+)
+from imageservice import ImageMapLayer
+from imageservice.multidim import selection_of
+from imageservice.params import to_epoch_ms
+from pixel_fixtures import read_pixel
+from server_fixtures import sample_root, server_url  # noqa: F401  (pytest fixtures)
+
+CUBE = "SampleOceanCube"
+POINT = (37.5, -124.0)  # offshore, inside the cube
+
+
+@pytest.fixture(scope="module")
+def cube_url(server_url: str) -> str:
+    return f"{server_url}/arcgis/rest/services/{CUBE}/ImageServer"
+
+
+@pytest.fixture(scope="module")
+def catalog(sample_root: Path) -> pandas.DataFrame:
+    """The cube's slices as its sidecar lists them: Variable, StdTime (epoch ms), StdZ, file."""
+    items = pandas.DataFrame(json.loads((sample_root / CUBE / "catalog.json").read_text())["items"])
+    items["StdTime"] = [to_epoch_ms(t) for t in items["StdTime"]]
+    return items
+
+
+def truth(sample_root: Path, catalog: pandas.DataFrame, variable: str, time: int, depth: float) -> float:
+    row = catalog[(catalog["Variable"] == variable) & (catalog["StdTime"] == time) & (catalog["StdZ"] == depth)]
+    return read_pixel(sample_root / CUBE / row["file"].item(), *POINT)[0]
+
+
+def test_info_lists_the_variables_and_every_slice_value_of_the_catalog(cube_url, catalog) -> None:
+    info = ImageMapLayer(cube_url).multidimensional_info()
+    assert set(info.variable_names) == set(catalog["Variable"])
+    for variable in info.variables:
+        time, depth = variable.time, variable.dimension("StdZ")
+        assert list(time.values) == sorted(set(catalog["StdTime"]))
+        assert list(depth.values) == sorted(set(catalog["StdZ"])) and depth.unit == "m"
+    assert info.variable("temperature").unit == "degC"
+
+
+def test_depth_and_time_profiles_hold_the_geotiffs_values(cube_url, catalog, sample_root) -> None:
+    layer = ImageMapLayer(cube_url)
+    info = layer.multidimensional_info()
+    september = to_epoch_ms("2025-09-15T00:00:00Z")
+    depth = layer.profile(*POINT, "temperature", "StdZ", info=info, StdTime=datetime(2025, 9, 15, tzinfo=timezone.utc))
+    assert depth["StdZ"].tolist() == sorted(set(catalog["StdZ"]))
+    expected = [truth(sample_root, catalog, "temperature", september, z) for z in depth["StdZ"]]
+    assert depth["value"].astype(float).tolist() == pytest.approx(expected, rel=1e-5)
+    assert depth["value"].iloc[-1] > depth["value"].iloc[0] + 3  # the surface is warmer than 200 m down
+    series = layer.profile(*POINT, "salinity", "StdTime", info=info, StdZ=-50)
+    assert len(series) == len(set(catalog["StdTime"])) and series["StdTime"].is_monotonic_increasing
+    expected = [truth(sample_root, catalog, "salinity", to_epoch_ms(t), -50.0) for t in series["StdTime"]]
+    assert series["value"].astype(float).tolist() == pytest.approx(expected, rel=1e-5)
+    # one identify per value (servers before processAsMultidimensional) gives the same profile
+    by_value = layer._profile_by_value(*POINT, layer.params, info.variable("salinity"), "StdTime", {"StdZ": -50})
+    pandas.testing.assert_frame_equal(by_value, series)
+
+
+def test_a_slice_changes_the_exported_picture(cube_url) -> None:
+    layer = ImageMapLayer(cube_url, format="png")
+    query = {"bbox": "-125,36.5,-123,38.5", "bboxSR": 4326, "imageSR": 4326, "size": "100,100", "f": "image",
+             "format": "png"}
+
+    def picture(variable: str, depth: float) -> bytes:
+        rule = layer.set_slice(variable, StdTime="2025-07-15T00:00:00Z", StdZ=depth).get_mosaic_rule()
+        return layer.client.export_image({**query, "mosaicRule": json.dumps(rule)})
+
+    surface, deep = picture("temperature", 0), picture("temperature", -200)
+    assert surface != deep and picture("salinity", 0) != surface
+
+
+# --- the dashboard's callbacks -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def md(cube_url) -> dict:
+    return load_info({"url": cube_url + "/"}, None)
+
+
+def test_only_a_multidimensional_service_gets_the_panel(md, server_url, cube_url) -> None:
+    plain = load_info({"url": f"{server_url}/arcgis/rest/services/SampleMultispectral/ImageServer/"}, None)
+    assert plain["info"] is None and variable_choice(plain, None)[0] is True
+    hidden, options, value, message = variable_choice(md, {"url": cube_url + "/"})
+    assert (hidden, value, message) == (False, "temperature", "")
+    assert options == [{"label": "temperature (degC)", "value": "temperature"},
+                       {"label": "salinity (psu)", "value": "salinity"}]
+    assert load_info({"url": cube_url + "/"}, md) is no_update  # fetched once per service
+
+
+def test_controls_start_at_the_links_selection_and_write_the_definition(md, cube_url) -> None:
+    params = ImageMapLayer(cube_url).set_slice("salinity", StdTime="2025-03-15T00:00:00Z", StdZ=-25).params.to_dict()
+    controls, play_hidden = dimension_controls("salinity", md, params)
+    slider, dropdown = (c.children[1] for c in controls)
+    assert (slider.value, slider.max, dropdown.value, play_hidden) == (2, 11, 3, False)
+    assert dropdown.options[3] == {"label": "-25 m", "value": 3}
+    ids = [slider.id, dropdown.id]
+    new, units, labels = apply_selection("temperature", [5, 0], ids, md, params)
+    assert selection_of(new["mosaic_rule"]) == ("temperature", {"StdTime": to_epoch_ms("2025-06-15"), "StdZ": -200.0})
+    assert units.startswith("Sea water potential temperature, in degC · ") and labels == [
+        "2025-06-15 00:00 UTC", "-200 m"]
+    assert apply_selection("salinity", [2, 3], ids, md, params)[0] is no_update  # nothing changed
+    assert step_time(1, [11, 3], ids, md, "salinity") == [0, no_update]  # play wraps to January
+    # a control change elsewhere without a mosaic method keeps the selection
+    assert with_other_keys(None, new["mosaic_rule"]) == new["mosaic_rule"]
+
+
+def test_a_click_gives_both_profiles_charts_and_one_csv(md, cube_url) -> None:
+    params = ImageMapLayer(cube_url).set_slice("temperature", StdTime="2025-09-15T00:00:00Z", StdZ=-10).params.to_dict()
+    click = {"lat": POINT[0], "lng": POINT[1]}
+    data, status, hidden = pixel_profiles(click, params, md, None)
+    assert not hidden and status == "temperature at this pixel: 12 along StdTime, 6 along StdZ."
+    assert {row["StdZ"] for row in data["profiles"]["StdTime"]} == {-10.0}
+    assert {row["StdTime"] for row in data["profiles"]["StdZ"]} == {"2025-09-15T00:00:00Z"}
+    assert pixel_profiles(click, params, md, data)[0] is no_update  # same point, same selection
+    time_chart, level_chart = profile_figures(data)
+    assert len(time_chart.data[0].y) == 12 and list(level_chart.data[0].y) == [-200, -100, -50, -25, -10, 0]
+    assert level_chart.layout.yaxis.title.text == "StdZ (m)" and level_chart.layout.xaxis.title.text == "temperature (degC)"
+    csv = profile_csv(1, data)
+    assert csv["filename"] == "profiles_temperature_37.50000N_124.00000W.csv"
+    lines = csv["content"].splitlines()
+    assert lines[0] == "StdTime,StdZ,value,along" and len(lines) == 1 + 12 + 6
+    plain = {"url": "x", "info": None}
+    assert pixel_profiles(click, params, plain, None) == (None, "", True)
