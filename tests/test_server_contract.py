@@ -121,7 +121,8 @@ def test_info_and_directory(server_url):
     assert info["authInfo"] == {"isTokenBasedSecurity": False}
     directory = get_json(server_url + "/arcgis/rest/services")
     assert directory == {"currentVersion": 11.1, "folders": [], "services": [
-        {"name": EL, "type": "ImageServer"}, {"name": MS, "type": "ImageServer"}]}
+        {"name": EL, "type": "ImageServer"}, {"name": MS, "type": "ImageServer"},
+        {"name": "SampleOceanCube", "type": "ImageServer"}]}
 
 
 def test_mosaic_root(server_url, ms):

@@ -242,6 +242,14 @@ def slice_filter(info: Multidimensional, definition: Any, *, default_variable: b
     return keep
 
 
+def shown_variable(info: Multidimensional, definition: Any) -> Variable | None:
+    """The one variable an image shows (the first without a definition); None for several."""
+    names = {condition.variable for condition in parse_definition(info, definition)}
+    if len(names) > 1:
+        return None
+    return info.variable(names.pop()) if names else info.variables[0]
+
+
 def matches(item: Item, condition: Condition) -> bool:
     if condition.dimension is None:
         return True

@@ -22,7 +22,7 @@ from rasterio.crs import CRS
 from rasterio.transform import from_origin
 
 SERVICE = "SampleOceanCube"
-VERSION = 1                              # bump when the output changes, so stale copies are rebuilt
+VERSION = 2                              # bump when the output changes, so stale copies are rebuilt
 SIDECAR = "catalog.json"
 SIZE = 100                               # pixels per side
 CELL_DEG = 0.02
@@ -102,8 +102,9 @@ class Ocean:
         reaches the water below later and weaker, as the mixed layer deepens in autumn."""
         down = -depth
         mixed_layer = 25 + 12 * np.cos(2 * np.pi * (day - 20) / 365)
+        seen = day - 0.45 * max(0.0, down - mixed_layer)      # heat takes days to reach deeper water
         surface = 12.2 + 2.2 * self.offshore + 0.9 * self.south + 0.5 * self.eddies
-        surface = surface + 2.2 * np.cos(2 * np.pi * (day - 265) / 365) - 3.0 * self.upwelling(day)
+        surface = surface + 2.2 * np.cos(2 * np.pi * (seen - 265) / 365) - 3.0 * self.upwelling(seen)
         shape = np.exp(-np.maximum(0.0, down - mixed_layer) / 55)
         return 8.4 + 0.2 * self.eddies + (surface - 0.01 * down - 8.4) * shape
 

@@ -28,6 +28,7 @@ from .encode import apply_no_data, encode
 from .errors import BadParameter
 from .limits import RGB_BANDS, SIZE_LIMIT, MemoryBudget, band_list_limit
 from .mosaic import Grid, ground_cell_size, read_mosaic, read_point, select_items
+from .multidimensional import shown_variable
 from .query import MAX_RECORD_COUNT, esri_rings, query_geometry
 from .rasterfunctions import apply_rendering_rule, function_infos, required_bands
 from .spatial import esri_sr, parse_sr, transform_points
@@ -250,6 +251,10 @@ def output_statistics(service: Service, args: Args) -> list[tuple[float, float, 
     rendering rule (the processed values have their own range)."""
     if args.get("renderingRule") is not None:
         return None
+    if service.multidimensional is not None:        # one band, drawn over its variable's range
+        mosaic_rule = {str(k).lower(): v for k, v in (json_object(args, "mosaicRule") or {}).items()}
+        shown = shown_variable(service.multidimensional, mosaic_rule.get("multidimensionaldefinition"))
+        return None if shown is None else [shown.statistics]
     band_ids = band_list(args, service)
     if band_ids is None:
         return list(service.statistics)
@@ -407,7 +412,10 @@ def identify(service: Service, args: Args) -> dict:
     max_items = args.integer("maxItemCount", MAX_RECORD_COUNT)
     if max_items < 0:
         raise BadParameter("'maxItemCount' parameter is invalid.")
-    items = items_at(service, args, x, y)[:min(max_items, MAX_RECORD_COUNT)]
+    items = items_at(service, args, x, y)
+    if service.multidimensional is not None and args.boolean("processAsMultidimensional", False):
+        items.sort(key=service.multidimensional.slice_key)     # one entry per slice, in slice order
+    items = items[:min(max_items, MAX_RECORD_COUNT)]
     samples = [read_point(service, item, x, y, service.crs) for item in items]
     return_geometry = args.boolean("returnGeometry", True)
     features = []
