@@ -4,6 +4,7 @@ the embedded server's SampleOceanCube, values checked against its GeoTIFFs (one 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -143,3 +144,15 @@ def test_a_click_gives_both_profiles_charts_and_one_csv(md, cube_url) -> None:
     assert lines[0] == "StdTime,StdZ,value,along" and len(lines) == 1 + 12 + 6
     plain = {"url": "x", "info": None}
     assert pixel_profiles(click, params, plain, None) == (None, "", True)
+
+
+def test_the_api_docs_example_runs_against_the_sample(cube_url, catalog) -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "API.md").read_text()
+    code = re.search(r"## Multidimensional services\n.*?```python\n(.*?)```", doc, re.S)[1]
+    namespace: dict = {"__name__": "api_example"}
+    exec(compile(code.replace("http://127.0.0.1:8080/arcgis/rest/services/SampleOceanCube/ImageServer", cube_url),
+                 "API.md", "exec"), namespace)
+    assert namespace["layer"].get_mosaic_rule() == {"multidimensionalDefinition": [
+        {"variableName": "temperature", "dimensionName": "StdTime", "values": [1757894400000], "isSlice": True},
+        {"variableName": "temperature", "dimensionName": "StdZ", "values": [-50], "isSlice": True}]}
+    assert namespace["depth"]["StdZ"].tolist() == sorted(set(catalog["StdZ"]))
