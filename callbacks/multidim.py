@@ -96,18 +96,19 @@ def variable_choice(md: dict | None, params: dict | None) -> tuple:
 
 
 def dimension_controls(variable: str | None, md: dict | None, params: dict | None) -> tuple[list, bool]:
-    """One control per dimension of the variable, at the layer's selection when it is for this
-    variable, else at each dimension's default; the Play button when there is a time dimension."""
+    """One control per dimension of the variable, at the layer's selected value of a dimension of
+    that name (so another variable keeps the time and depth), else at the dimension's default;
+    the Play button when there is a time dimension."""
     info = info_of(md)
     if info is None or variable not in (info.variable_names if info else ()):
         return [], True
     var = info.variable(variable)
-    chosen, selected = selection_of((params or {}).get("mosaic_rule"))
+    _, selected = selection_of((params or {}).get("mosaic_rule"))
     controls = []
     for dimension in var.dimensions:
         if not dimension.values:
             continue
-        value = selected.get(dimension.name) if chosen == variable else None
+        value = selected.get(dimension.name)
         index = index_of(dimension, default_value(dimension) if value is None else value)
         labels = [value_label(dimension, v) for v in dimension.values]
         title = f"{dimension.description or dimension.name} ({dimension.name})"

@@ -51,6 +51,9 @@ def test_pick_a_variable_and_a_depth_then_click_for_both_profiles(dash_duo, samp
         {"variableName": "temperature", "dimensionName": "StdZ", "values": [0.0], "isSlice": True}]
 
     choose(dash_duo, f"#{ids.MD_VARIABLE}", "salinity")
+    # the dimension controls are rebuilt for the new variable before the depth is picked
+    dash_duo._wait_for(lambda _: (definition_shown(dash_duo) or [{}])[0].get("variableName") == "salinity",
+                       timeout=15, msg="the variable was not applied")
     choose(dash_duo, control("StdZ"), str(DEPTHS.index(-50.0)))
     wanted = [
         {"variableName": "salinity", "dimensionName": "StdTime", "values": [to_epoch_ms("2025-01-15")], "isSlice": True},
@@ -70,6 +73,8 @@ def test_pick_a_variable_and_a_depth_then_click_for_both_profiles(dash_duo, samp
     points = js(dash_duo, """return ['md-time-chart', 'md-level-chart'].map(
         id => document.querySelector('#' + id + ' .js-plotly-plot').calcdata[0].length)""")
     assert points == [12, 6]
+    # the catalog's temporal profile would mix the variables' slices: it gives way to these
+    assert js(dash_duo, f"return document.getElementById('{ids.TEMPORAL_SECTION}').hidden") is True
     assert dash_duo.get_logs() == []
 
     # a reload of the link opens the same selection

@@ -13,6 +13,7 @@ import pytest
 from dash import no_update
 
 from callbacks.control_params import with_other_keys
+from callbacks.pixel import inspect, run_profile, service_facts
 from callbacks.multidim import (
     apply_selection,
     dimension_controls,
@@ -156,3 +157,20 @@ def test_the_api_docs_example_runs_against_the_sample(cube_url, catalog) -> None
         {"variableName": "temperature", "dimensionName": "StdTime", "values": [1757894400000], "isSlice": True},
         {"variableName": "temperature", "dimensionName": "StdZ", "values": [-50], "isSlice": True}]}
     assert namespace["depth"]["StdZ"].tolist() == sorted(set(catalog["StdZ"]))
+
+
+def test_another_variable_keeps_the_chosen_time_and_depth(md, cube_url) -> None:
+    params = ImageMapLayer(cube_url).set_slice("temperature", StdTime="2025-08-15T00:00:00Z", StdZ=-100).params.to_dict()
+    slider, dropdown = (c.children[1] for c in dimension_controls("salinity", md, params)[0])
+    assert (slider.value, dropdown.value) == (7, 1)
+    fresh = dimension_controls("salinity", md, {"url": cube_url + "/"})[0]
+    assert [c.children[1].value for c in fresh] == [0, 5]  # January at the surface
+
+
+def test_the_pixel_tab_gives_the_catalogs_temporal_profile_way_for_a_multidimensional_service(cube_url) -> None:
+    params = ImageMapLayer(cube_url).set_slice("temperature", StdTime="2025-01-15", StdZ=0).params.to_dict()
+    service = service_facts(params)
+    assert service["multidimensional"] is True
+    outputs = inspect({"lat": POINT[0], "lng": POINT[1]}, [], params, service, None, True)
+    assert outputs[3] is False and outputs[10] is True  # the values shown, the temporal section hidden
+    assert run_profile(lambda _: None, {"lat": POINT[0], "lng": POINT[1], "url": params["url"]}, params, service) == (None, "")
