@@ -162,6 +162,15 @@ def test_slices_of_a_definition_with_values_and_ranges(server_url, items):
         (t, z) for t in times[2:5] for z in (-50.0, 0.0)]
 
 
+def test_query_filters_the_catalog_by_a_definition(server_url, items):
+    everything = get_json(url(server_url, CUBE, "query"), where="1=1", returnIdsOnly="true")
+    assert sorted(everything["objectIds"]) == list(range(1, len(items) + 1))
+    surface = get_json(url(server_url, CUBE, "query"), outFields="Variable,StdZ", returnGeometry="false",
+                       multidimensionalDefinition=json.dumps(definition(("salinity", "StdZ", [0]))))
+    attributes = [f["attributes"] for f in surface["features"]]
+    assert len(attributes) == 12 and {(a["Variable"], a["StdZ"]) for a in attributes} == {("salinity", 0.0)}
+
+
 def test_export_shows_the_slice_the_definition_names(server_url, cube, items):
     times = values_of(items, "StdTime", "temperature")
     for variable, time, depth in (("temperature", times[8], -50.0), ("salinity", times[3], 0.0)):
@@ -176,6 +185,14 @@ def test_export_without_a_definition_shows_the_first_slice(server_url, cube, ite
     np.testing.assert_array_equal(export_tiff(server_url, cube, items), read(cube, first))
 
 
+def test_rules_that_pick_items_are_not_limited_to_the_first_variable(server_url, cube, items):
+    salinity = next(i for i, item in enumerate(items) if item["Variable"] == "salinity")
+    for mosaic_rule in ({"mosaicMethod": "esriMosaicLockRaster", "lockRasterIds": [salinity + 1]},
+                        {"where": f"Name = '{items[salinity]['Name']}'"}, {"fids": [salinity + 1]}):
+        image = export_tiff(server_url, cube, items, mosaicRule=json.dumps(mosaic_rule))
+        np.testing.assert_array_equal(image, read(cube, items[salinity]))
+
+
 def test_export_honours_the_mosaic_operation_across_slices(server_url, cube, items):
     times = values_of(items, "StdTime", "temperature")
     mean = json.dumps({"mosaicOperation": "MT_MEAN", "multidimensionalDefinition": definition(
@@ -183,6 +200,19 @@ def test_export_honours_the_mosaic_operation_across_slices(server_url, cube, ite
     image = export_tiff(server_url, cube, items, mosaicRule=mean)
     expected = np.mean([read(cube, find(items, "temperature", t, 0.0)) for t in times], axis=0)
     np.testing.assert_allclose(image, expected, rtol=1e-5)
+
+
+def test_slice_id_selects_that_slice(server_url, cube, items):
+    for slice_id in (0, 77, len(items) - 1):
+        image = export_tiff(server_url, cube, items, sliceId=slice_id,
+                            mosaicRule=rule(("temperature", "StdZ", [-10])))      # replaced by the slice
+        np.testing.assert_array_equal(image, read(cube, items[slice_id]))
+    x, y = pixel_point(cube, items, 3, 4)
+    answer = get_json(url(server_url, CUBE, "identify"), geometry=f"{x},{y}", sliceId=100, returnGeometry="false")
+    assert float(answer["value"]) == pytest.approx(read(cube, items[100])[3, 4], rel=1e-5)
+    assert [f["attributes"]["OBJECTID"] for f in answer["catalogItems"]["features"]] == [101]
+    missing = get_json(url(server_url, CUBE, "identify"), geometry=f"{x},{y}", sliceId=len(items))
+    assert missing["error"]["details"] == [f"'sliceId' parameter is invalid: there is no slice {len(items)}."]
 
 
 def test_default_rendering_stretches_over_the_shown_variable(server_url, cube, items):

@@ -32,7 +32,7 @@ from .catalog import Item, Service, open_dataset, parse_date_ms
 from .encode import PIXEL_TYPES
 from .errors import BadParameter, UnableToComplete
 from .spatial import WGS84, parse_sr, transform_points
-from .multidimensional import slice_filter
+from .multidimensional import rule_filter
 from .where import compile_where
 from .query import overlaps_time
 
@@ -107,7 +107,7 @@ def select_items(service: Service, mosaic_rule: dict | None, time: tuple[int | N
         keep = compile_where(str(rule["where"]), service.fields)
         items = [item for item in items if keep(item.attributes)]
     if service.multidimensional is not None:
-        in_slices = slice_filter(service.multidimensional, rule.get("multidimensionaldefinition"), default_variable=True)
+        in_slices = rule_filter(service.multidimensional, rule)
         items = [item for item in items if in_slices(item)]
     method = method_name(rule.get("mosaicmethod") or service.default_mosaic_method)
     if method == "lockraster":

@@ -25,6 +25,7 @@ VARIABLE_FIELD = "Variable"
 STANDARD_DIMENSIONS = ("StdTime", "StdZ")
 TIME_UNIT = "ISO8601"
 TOLERANCE = 1e-6                         # how close a requested value must be to a slice's
+ITEM_CHOICES = ("fids", "where", "lockrasterids")   # mosaic rule keys that pick items themselves
 NOT_MULTIDIMENSIONAL = "The service has no multidimensional information."
 TIME_STEPS_MS = (("Days", 86_400_000), ("Hours", 3_600_000), ("Minutes", 60_000), ("Seconds", 1000))
 
@@ -242,12 +243,19 @@ def slice_filter(info: Multidimensional, definition: Any, *, default_variable: b
     return keep
 
 
-def shown_variable(info: Multidimensional, definition: Any) -> Variable | None:
-    """The one variable an image shows (the first without a definition); None for several."""
-    names = {condition.variable for condition in parse_definition(info, definition)}
-    if len(names) > 1:
-        return None
-    return info.variable(names.pop()) if names else info.variables[0]
+def rule_filter(info: Multidimensional, rule: Mapping[str, Any]) -> Callable[[Item], bool]:
+    """The slices a mosaic rule (keys in lower case) shows: its definition's; without one, the
+    first variable's, unless the rule picks items itself (fids, where, lockRasterIds)."""
+    picks_items = any(rule.get(key) for key in ITEM_CHOICES)
+    return slice_filter(info, rule.get("multidimensionaldefinition"), default_variable=not picks_items)
+
+
+def shown_variable(info: Multidimensional, rule: Mapping[str, Any]) -> Variable | None:
+    """The one variable a mosaic rule (keys in lower case) shows; None when it may show several."""
+    names = {condition.variable for condition in parse_definition(info, rule.get("multidimensionaldefinition"))}
+    if not names:
+        return None if any(rule.get(key) for key in ITEM_CHOICES) else info.variables[0]
+    return info.variable(names.pop()) if len(names) == 1 else None
 
 
 def matches(item: Item, condition: Condition) -> bool:
@@ -318,8 +326,19 @@ def slices(service: Service, definition: Any) -> dict:
 
 
 def slice_json(info: Multidimensional, item: Item) -> dict:
+    return {"sliceId": item.object_id - 1, "multidimensionalDefinition": item_definition(info, item)}
+
+
+def item_definition(info: Multidimensional, item: Item) -> list[dict]:
+    """The multidimensionalDefinition that selects exactly this slice."""
     variable = info.variable(item.attributes[VARIABLE_FIELD])
-    return {"sliceId": item.object_id - 1, "multidimensionalDefinition": [
-        {"variableName": variable.name, "dimensionName": d.name,
-         "values": [number(item.attributes[d.name], d)], "isSlice": True}
-        for d in variable.dimensions]}
+    return [{"variableName": variable.name, "dimensionName": d.name,
+             "values": [number(item.attributes[d.name], d)], "isSlice": True} for d in variable.dimensions]
+
+
+def slice_definition(service: Service, slice_id: int) -> list[dict]:
+    """The definition of the slice with this id (a `sliceId` request parameter)."""
+    info = required(service)
+    if not 0 <= slice_id < len(service.items) or not service.items[slice_id].attributes.get(VARIABLE_FIELD):
+        raise BadParameter(f"'sliceId' parameter is invalid: there is no slice {slice_id}.")
+    return item_definition(info, service.items[slice_id])

@@ -28,7 +28,7 @@ from .encode import apply_no_data, encode
 from .errors import BadParameter
 from .limits import RGB_BANDS, SIZE_LIMIT, MemoryBudget, band_list_limit
 from .mosaic import Grid, ground_cell_size, read_mosaic, read_point, select_items
-from .multidimensional import shown_variable
+from .multidimensional import shown_variable, slice_definition
 from .query import MAX_RECORD_COUNT, esri_rings, query_geometry
 from .rasterfunctions import apply_rendering_rule, function_infos, required_bands
 from .spatial import esri_sr, parse_sr, transform_points
@@ -252,8 +252,8 @@ def output_statistics(service: Service, args: Args) -> list[tuple[float, float, 
     if args.get("renderingRule") is not None:
         return None
     if service.multidimensional is not None:        # one band, drawn over its variable's range
-        mosaic_rule = {str(k).lower(): v for k, v in (json_object(args, "mosaicRule") or {}).items()}
-        shown = shown_variable(service.multidimensional, mosaic_rule.get("multidimensionaldefinition"))
+        mosaic_rule = {str(k).lower(): v for k, v in (request_mosaic_rule(service, args) or {}).items()}
+        shown = shown_variable(service.multidimensional, mosaic_rule)
         return None if shown is None else [shown.statistics]
     band_ids = band_list(args, service)
     if band_ids is None:
@@ -267,7 +267,7 @@ def output_statistics(service: Service, args: Args) -> list[tuple[float, float, 
 def processed_pixels(service: Service, args: Args, grid: Grid,
                      band_ids: list[int] | None = None) -> np.ma.MaskedArray:
     """Mosaic the items the request selects onto `grid`, then its renderingRule, then `band_ids`."""
-    mosaic_rule = json_object(args, "mosaicRule")
+    mosaic_rule = request_mosaic_rule(service, args)
     rule = json_object(args, "renderingRule")
     west, south, east, north = grid.bounds
     xs, ys = transform_points(grid.crs, service.crs, [(west + east) / 2], [(south + north) / 2])
@@ -284,6 +284,17 @@ def processed_pixels(service: Service, args: Args, grid: Grid,
     if band_ids is None:
         return data
     return data[checked_bands(band_ids, data.shape[0])]
+
+
+def request_mosaic_rule(service: Service, args: Args) -> dict | None:
+    """The request's mosaicRule; on a multidimensional service a `sliceId` replaces its
+    multidimensionalDefinition with that slice's."""
+    mosaic_rule = json_object(args, "mosaicRule")
+    slice_id = args.integer("sliceId")
+    if slice_id is None or service.multidimensional is None:
+        return mosaic_rule
+    kept = {key: value for key, value in (mosaic_rule or {}).items() if key.lower() != "multidimensionaldefinition"}
+    return {**kept, "multidimensionalDefinition": slice_definition(service, slice_id)}
 
 
 def mosaic_operation(mosaic_rule: dict | None) -> str:
@@ -434,14 +445,14 @@ def identify(service: Service, args: Args) -> dict:
         "geometryType": "esriGeometryPolygon",
         "features": features,
     }
-    operation = mosaic_operation(json_object(args, "mosaicRule"))
+    operation = mosaic_operation(request_mosaic_rule(service, args))
     result["catalogItemVisibilities"] = visibilities([s is not None for s in samples], operation)
     return result
 
 
 def items_at(service: Service, args: Args, x: float, y: float) -> list[Item]:
     """The items the request's mosaic rule and time select whose footprint holds the point."""
-    items = select_items(service, json_object(args, "mosaicRule"), args.time_range(), (x, y))
+    items = select_items(service, request_mosaic_rule(service, args), args.time_range(), (x, y))
     point = Point(x, y)
     return [item for item in items if item.footprint.intersects(point)]
 
