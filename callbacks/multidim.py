@@ -33,9 +33,6 @@ from imageservice.multidim import (
     selection_of,
 )
 
-NO_VALUES = "This service lists no values for the dimension(s) {names}: the server's default slice is shown."
-
-
 # --- the service's multidimensional information ------------------------------------------------------
 
 
