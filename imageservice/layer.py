@@ -206,19 +206,13 @@ class ImageMapLayer:
         does not answer per slice gets one identify per dimension value instead. The layer's
         time range is not sent: the profile wants every slice. Columns: the dimensions, `value`.
         """
-        from imageservice import tables
-
         var = (info or self.multidimensional_info()).variable(variable)
-        dimension = var.dimension(along)
         params = self.params.replace(time_from=None, time_to=None)
         rule = with_definition(params.mosaic_rule, profile_definition(variable, along, fixed))
         task = IdentifyImage(self.client, params).set_mosaic_rule(rule).at(lat, lng)
         response = task.return_catalog_items(True).return_geometry(False).process_as_multidimensional(True).run()
-        frame = tables.multidimensional_identify_to_frame(response, var)
-        frame = frame[frame[along].notna()]
-        if not frame.empty or not dimension.values:
-            return frame.drop_duplicates(subset=[along]).reset_index(drop=True)
-        return self._profile_by_value(lat, lng, params, var, along, fixed)
+        frame = _slices_along(response, var, along)
+        return self._profile_by_value(lat, lng, params, var, along, fixed) if frame is None else frame
 
     def _profile_by_value(self, lat: float, lng: float, params: LayerParams, variable: Variable, along: str,
                           fixed: dict) -> pandas.DataFrame:
@@ -236,3 +230,16 @@ class ImageMapLayer:
             rows.append(({"attributes": attributes}, " ".join(tables.NO_DATA if v is None else repr(v) for v in pixel[:1])))
         answer = {"catalogItems": {"features": [r[0] for r in rows]}, "properties": {"Values": [r[1] for r in rows]}}
         return tables.multidimensional_identify_to_frame(answer, variable)
+
+
+def _slices_along(response: dict, variable: Variable, along: str) -> pandas.DataFrame | None:
+    """A per-slice identify answer as a profile along one dimension; None when the server did not
+    answer per slice (no slices paired with the values, or none carrying the dimension)."""
+    from imageservice import tables
+
+    try:
+        frame = tables.multidimensional_identify_to_frame(response, variable)
+    except InvalidResponse:  # values without their slices, e.g. from a single multidimensional raster
+        return None
+    frame = frame[frame[along].notna()].drop_duplicates(subset=[along]).reset_index(drop=True)
+    return None if frame.empty and variable.dimension(along).values else frame

@@ -135,3 +135,14 @@ def test_slices_resource_as_a_table() -> None:
     assert frame["variable"].tolist() == ["salinity", "salinity"]
     assert frame["StdZ"].tolist() == [-5000, -5000]
     assert frame["StdTime"].dt.strftime("%Y-%m-%d").tolist() == ["2014-04-07", "2014-04-08"]
+
+
+def test_an_answer_that_is_not_per_slice_falls_back_to_one_identify_per_value(info) -> None:
+    from imageservice.layer import _slices_along
+
+    var = info.variable("water_temp")
+    profile = _slices_along(fixture("handwritten_multidimensional_identify.json"), var, "StdZ")
+    assert profile["StdZ"].tolist() == [-5000, -1000, -100, 0]
+    single_raster = {"value": "18.4521", "properties": {"Values": ["18.4521", "12.75"]}, "catalogItems": None}
+    nothing_paired = {"value": "18.4521", "properties": {}, "catalogItems": {"features": []}}
+    assert _slices_along(single_raster, var, "StdZ") is None and _slices_along(nothing_paired, var, "StdZ") is None
