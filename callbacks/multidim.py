@@ -108,7 +108,7 @@ def dimension_controls(variable: str | None, md: dict | None, params: dict | Non
         value = selected.get(dimension.name)
         index = index_of(dimension, default_value(dimension) if value is None else value)
         labels = [value_label(dimension, v) for v in dimension.values]
-        title = f"{dimension.description or dimension.name} ({dimension.name})"
+        title = dimension.description or dimension.name
         controls.append(dimension_control(dimension.name, title, dimension.is_time, labels, index))
     return controls, var.time is None or not var.time.values
 
@@ -181,8 +181,16 @@ def pixel_profiles(click: dict | None, params: dict | None, md: dict | None, sto
     data = {"key": key, "variable": var.name, "unit": var.unit, "profiles": profiles,
             "time": var.time.name if var.time else None, "level": level.name if level else None,
             "level_unit": level.unit if level else ""}
-    counts = ", ".join(f"{len(rows)} along {name}" for name, rows in profiles.items())
-    return data, f"{var.name} at this pixel: {counts}.", False
+    return data, f"{var.name} at this pixel: {profiles_text(var, selected, profiles)}.", False
+
+
+def profiles_text(var: Variable, selected: dict, profiles: dict) -> str:
+    """What each profile holds: "12 values along StdTime at -50 m; 6 along StdZ at 2025-01-15 ...". """
+    parts = []
+    for dimension in var.dimensions:
+        fixed = [value_label(d, selected[d.name]) for d in var.dimensions if d is not dimension and d.name in selected]
+        parts.append(f"{len(profiles[dimension.name])} along {dimension.name}" + (f" at {', '.join(fixed)}" if fixed else ""))
+    return "; ".join(parts)
 
 
 def profile_figures(data: dict | None) -> tuple[go.Figure, go.Figure]:

@@ -39,8 +39,9 @@ def dimension_control(name: str, label: str, is_time: bool, value_labels: list[s
     control_id = {"type": ids.MD_DIMENSION, "name": name}
     if is_time:
         last = len(value_labels) - 1
-        control = dcc.Slider(id=control_id, min=0, max=last, step=1, value=index, included=False,
-                             marks={0: value_labels[0][:10], last: value_labels[last][:10]} if last else None)
+        slider = dcc.Slider(id=control_id, min=0, max=last, step=1, value=index, included=False,
+                            marks={0: value_labels[0][:10], last: value_labels[last][:10]} if last else None)
+        control = html.Div(className="time-slider", children=slider)
     else:
         control = dcc.Dropdown(id=control_id, className="control-dropdown", clearable=False, searchable=False,
                                options=[{"label": text, "value": i} for i, text in enumerate(value_labels)], value=index)

@@ -68,7 +68,8 @@ def test_pick_a_variable_and_a_depth_then_click_for_both_profiles(dash_duo, samp
     assert json.loads(search["mosaicRule"][0])["multidimensionalDefinition"] == wanted
 
     click_map(dash_duo, container_point(dash_duo, *POINT))
-    dash_duo.wait_for_text_to_equal(f"#{ids.MD_PROFILE_STATUS}", "salinity at this pixel: 12 along StdTime, 6 along StdZ.",
+    dash_duo.wait_for_text_to_equal(f"#{ids.MD_PROFILE_STATUS}", (
+        "salinity at this pixel: 12 along StdTime at -50 m; 6 along StdZ at 2025-01-15 00:00 UTC."),
                                     timeout=15)
     points = js(dash_duo, """return ['md-time-chart', 'md-level-chart'].map(
         id => document.querySelector('#' + id + ' .js-plotly-plot').calcdata[0].length)""")
