@@ -307,7 +307,7 @@ def item_region(item: Item, grid: Grid, crs: CRS) -> tuple[slice, slice, np.ndar
     catalog's outline simplification (so no pixel with data is left out), within the raster's bounds."""
     xmin, ymin, xmax, ymax = item.footprint.bounds
     margin = 0.01 * max(xmax - xmin, ymax - ymin)
-    outline = item.footprint.buffer(margin, quad_segs=2).intersection(box(*open_dataset(item.path).bounds))
+    outline = item.footprint.buffer(margin, quad_segs=2).intersection(box(*item.bounds))
     if not isinstance(outline, Polygon) or outline.is_empty:
         return None
     if crs != grid.crs:
