@@ -21,7 +21,9 @@ from callbacks.time_slider import format_date
 from components import ids
 from components.multidimpanel import dimension_control
 from imageservice.dash import ImageMapLayerAIO, edit
+from imageservice.client import METADATA_MAX_AGE
 from imageservice.errors import ImageServiceError
+from imageservice.metadata import parse_service_info
 from imageservice.multidim import (
     INFO_PARAMS,
     Dimension,
@@ -45,7 +47,7 @@ def load_info(params: dict | None, stored: dict | None) -> dict | None:
         return no_update
     layer = edit(params)
     try:
-        if not layer.service_info().has_multidimensions:
+        if not parse_service_info(layer.metadata(METADATA_MAX_AGE)).has_multidimensions:
             return {"url": params["url"], "info": None}
         raw = layer.client.get("multidimensionalInfo", INFO_PARAMS)
         parse_multidimensional_info(raw)
