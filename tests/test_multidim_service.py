@@ -59,7 +59,9 @@ def truth(sample_root: Path, catalog: pandas.DataFrame, variable: str, time: int
 
 
 def test_info_lists_the_variables_and_every_slice_value_of_the_catalog(cube_url, catalog) -> None:
-    info = ImageMapLayer(cube_url).multidimensional_info()
+    layer = ImageMapLayer(cube_url)
+    assert layer.service_info().has_multidimensions is True
+    info = layer.multidimensional_info()
     assert set(info.variable_names) == set(catalog["Variable"])
     for variable in info.variables:
         time, depth = variable.time, variable.dimension("StdZ")
