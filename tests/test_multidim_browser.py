@@ -85,6 +85,17 @@ def test_pick_a_variable_and_a_depth_then_click_for_both_profiles(dash_duo, samp
                                     timeout=10)
     dash_duo._wait_for(lambda _: definition_shown(dash_duo) == wanted, timeout=15, msg="the link lost the selection")
 
+    # Play steps the time slider: the picture follows into the later months, at the same depth
+    dash_duo.find_element(f"#{ids.MD_PLAY}").click()
+
+    def later_month() -> bool:
+        shown = definition_shown(dash_duo) or wanted
+        return shown[0]["values"][0] > wanted[0]["values"][0] and shown[1] == wanted[1]
+
+    dash_duo._wait_for(lambda _: later_month(), timeout=15, msg="Play did not step the time")
+    dash_duo.find_element(f"#{ids.MD_PLAY}").click()
+    dash_duo.wait_for_text_to_equal(f"#{ids.MD_PLAY}", "▶ Play", timeout=5)
+
 
 def test_a_plain_service_shows_no_multidimensional_controls(dash_duo, sample_root):
     dash_duo.start_server(dashboard.create_app(data_dir=sample_root))
