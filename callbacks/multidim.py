@@ -99,7 +99,7 @@ def dimension_controls(variable: str | None, md: dict | None, params: dict | Non
     that name (so another variable keeps the time and depth), else at the dimension's default;
     the Play button when there is a time dimension."""
     info = info_of(md)
-    if info is None or variable not in (info.variable_names if info else ()):
+    if info is None or variable not in info.variable_names:
         return [], True
     var = info.variable(variable)
     _, selected = selection_of((params or {}).get("mosaic_rule"))
@@ -137,12 +137,17 @@ def apply_selection(variable: str | None, indexes: list, control_ids: list, md: 
     names = {d.name for d in var.dimensions}
     if any(cid["name"] not in names for cid in control_ids):
         return no_update, units_text(var), labels
-    picked = [(cid["name"], None if index is None else var.dimension(cid["name"]).values[index])
-              for cid, index in zip(control_ids, indexes)]
+    picked = [(cid["name"], picked_value(var.dimension(cid["name"]), index)) for cid, index in zip(control_ids, indexes)]
     labels = [no_update if value is None else value_label(var.dimension(name), value) for name, value in picked]
     values = {name: value for name, value in picked if value is not None}
     new = edit(params).set_slice(variable, **values).params.to_dict()
     return (no_update if new == params else new), units_text(var), labels
+
+
+def picked_value(dimension: Dimension, index: int | None) -> Any:
+    """The value a control's position stands for; None for no choice or a position from another
+    service's controls."""
+    return dimension.values[index] if index is not None and 0 <= index < len(dimension.values) else None
 
 
 def step_time(_ticks: int | None, indexes: list, control_ids: list, md: dict | None, variable: str | None) -> list:

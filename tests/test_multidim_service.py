@@ -17,15 +17,17 @@ from callbacks.pixel import inspect, run_profile, service_facts
 from callbacks.multidim import (
     apply_selection,
     dimension_controls,
+    index_of,
     load_info,
     pixel_profiles,
     profile_csv,
     profile_figures,
     step_time,
+    value_label,
     variable_choice,
 )
 from imageservice import ImageMapLayer
-from imageservice.multidim import selection_of
+from imageservice.multidim import parse_multidimensional_info, selection_of
 from imageservice.params import to_epoch_ms
 from pixel_fixtures import read_pixel
 from server_fixtures import sample_root, server_url  # noqa: F401  (pytest fixtures)
@@ -183,3 +185,17 @@ def test_the_pixel_tab_gives_the_catalogs_temporal_profile_way_for_a_multidimens
     outputs = inspect({"lat": POINT[0], "lng": POINT[1]}, [], params, service, None, True)
     assert outputs[3] is False and outputs[10] is True  # the values shown, the temporal section hidden
     assert run_profile(lambda _: None, {"lat": POINT[0], "lng": POINT[1], "url": params["url"]}, params, service) == (None, "")
+
+
+def test_range_slices_are_labelled_and_found_and_stale_positions_ignored(md, cube_url) -> None:
+    ranged = {"multidimensionalInfo": {"variables": [{"name": "precip", "unit": "mm", "dimensions": [
+        {"name": "StdTime", "unit": "ISO8601", "hasRanges": True,
+         "values": [[1735689600000, 1738368000000], [1738368000000, 1740787200000]]}]}]}}
+    time = parse_multidimensional_info(ranged).variable("precip").time
+    assert value_label(time, time.values[1]) == "2025-02-01 00:00 UTC – 2025-03-01 00:00 UTC"
+    assert index_of(time, [1738368000000, 1740787200000]) == 1
+    params = {"url": cube_url + "/"}
+    controls = [{"type": "md-dimension", "name": "StdTime"}, {"type": "md-dimension", "name": "StdZ"}]
+    new, _, labels = apply_selection("temperature", [3, 40], controls, md, params)
+    assert selection_of(new["mosaic_rule"]) == ("temperature", {"StdTime": to_epoch_ms("2025-04-15")})
+    assert labels == ["2025-04-15 00:00 UTC", no_update]
