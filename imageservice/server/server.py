@@ -249,8 +249,10 @@ class ImageServerViews:
             "rasterfunctioninfos": json_operation(lambda service, args: raster_function_infos(service)),
             "computestatisticshistograms": json_operation(
                 lambda service, args: statistics.compute_statistics_histograms(service, args, self.budget)),
-            "histograms": json_operation(lambda service, args: statistics.service_histograms(service)),
-            "statistics": json_operation(lambda service, args: statistics.service_statistics(service)),
+            "histograms": json_operation(
+                lambda service, args: statistics.service_histograms(service, args.get("variable"))),
+            "statistics": json_operation(
+                lambda service, args: statistics.service_statistics(service, args.get("variable"))),
             "queryboundary": json_operation(lambda service, args: boundary.query_boundary(service, args)),
             "legend": json_operation(lambda service, args: legend.legend(service, args)),
             "colormap": json_operation(lambda service, args: thematic.colormap_resource(service)),
