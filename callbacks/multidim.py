@@ -19,11 +19,11 @@ from callbacks.pixel import point_name
 from callbacks.profiles import CHART_LAYOUT, empty_figure, records
 from callbacks.time_slider import format_date
 from components import ids
-from components.multidimpanel import dimension_control
+from components.multidimpanel import dimension_control, legend_view
 from imageservice.dash import ImageMapLayerAIO, edit
 from imageservice.client import METADATA_MAX_AGE
 from imageservice.errors import ImageServiceError
-from imageservice.metadata import parse_service_info
+from imageservice.metadata import parse_legend, parse_service_info
 from imageservice.multidim import (
     INFO_PARAMS,
     Dimension,
@@ -122,6 +122,25 @@ def units_text(var: Variable) -> str:
         stats = var.statistics[0]
         text += f" · {stats.min:.4g} to {stats.max:.4g} {var.unit} over all slices".rstrip()
     return text
+
+
+def variable_legend(variable: str | None, params: dict | None, md: dict | None, shown: dict | None) -> tuple:
+    """(legend children, what they are for): the service's `legend` for the variable under the
+    layer's rendering rule and bands (its ramp, High and Low); fetched again only when one of those
+    changes, and left out when the service offers none."""
+    if info_of(md) is None or not params or not variable:
+        return [], None
+    key = {"url": params["url"], "variable": variable, "rendering_rule": params.get("rendering_rule"),
+           "band_ids": params.get("band_ids")}
+    if key == shown:
+        return no_update, no_update
+    query = {"variable": variable, "renderingRule": key["rendering_rule"], "bandIds": key["band_ids"]}
+    try:
+        layers = parse_legend(edit(params).client.get("legend", query))
+    except ImageServiceError:
+        return [], key
+    entries = [(entry.image_data_uri, entry.label) for layer in layers for entry in layer.entries if entry.image_data_uri]
+    return legend_view(entries), key
 
 
 def apply_selection(variable: str | None, indexes: list, control_ids: list, md: dict | None,
@@ -270,6 +289,12 @@ def register(app: Dash) -> None:
         State(ids.MD_INFO, "data"), State(params, "data"),
         prevent_initial_call=True,
     )(apply_selection)
+    app.callback(
+        Output(ids.MD_LEGEND, "children"), Output(ids.MD_LEGEND_KEY, "data"),
+        Input(ids.MD_VARIABLE, "value"), Input(params, "data"), State(ids.MD_INFO, "data"),
+        State(ids.MD_LEGEND_KEY, "data"),
+        prevent_initial_call=True,
+    )(variable_legend)
     app.callback(
         Output(ids.MD_TICK, "disabled"), Output(ids.MD_PLAY, "children"),
         Input(ids.MD_PLAY, "n_clicks"), State(ids.MD_TICK, "disabled"),

@@ -146,6 +146,9 @@ MD_INFO = "md-info"
 MD_SECTION = "md-section"
 MD_VARIABLE = "md-variable"
 MD_UNITS = "md-units"
+MD_LEGEND = "md-legend"
+# What the legend shown is for ({url, variable, rendering_rule, band_ids}): it is fetched again only when that changes.
+MD_LEGEND_KEY = "md-legend-key"
 MD_DIMENSIONS = "md-dimensions"
 # Pattern-matching ids, one per dimension: {"type": MD_DIMENSION, "name": "StdZ"}.
 MD_DIMENSION = "md-dimension"

@@ -23,6 +23,8 @@ def multidim_section() -> html.Section:
             dcc.Dropdown(id=ids.MD_VARIABLE, className="control-dropdown md-variable", clearable=False,
                          searchable=False, placeholder="Variable…"),
             html.Div(id=ids.MD_UNITS, className="md-units"),
+            html.Div(id=ids.MD_LEGEND, className="md-legend"),
+            dcc.Store(id=ids.MD_LEGEND_KEY),
             html.Div(id=ids.MD_DIMENSIONS, className="md-dimensions"),
             html.Button("▶ Play", id=ids.MD_PLAY, className="time-play md-play", hidden=True,
                         title="Step through the time dimension"),
@@ -52,6 +54,12 @@ def dimension_control(name: str, label: str, is_time: bool, value_labels: list[s
         ]),
         control,
     ])
+
+
+def legend_view(entries: list[tuple[str, str]]) -> list[html.Div]:
+    """The service's legend for the variable: each symbol (a data URI) with its label."""
+    return [html.Div(className="md-legend-entry", children=[html.Img(src=src, alt=""), html.Span(label)])
+            for src, label in entries]
 
 
 def md_profiles_section() -> html.Section:

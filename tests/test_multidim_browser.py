@@ -60,6 +60,8 @@ def test_pick_a_variable_and_a_depth_then_click_for_both_profiles(dash_duo, samp
         {"variableName": "salinity", "dimensionName": "StdZ", "values": [-50.0], "isSlice": True}]
     dash_duo._wait_for(lambda _: definition_shown(dash_duo) == wanted, timeout=15, msg="the image did not follow")
     dash_duo.wait_for_contains_text(f"#{ids.MD_UNITS}", "Sea water salinity, in psu", timeout=5)
+    dash_duo.wait_for_contains_text(f"#{ids.MD_LEGEND}", "High", timeout=10)  # the service's legend, ramp images
+    assert js(dash_duo, f"return document.querySelectorAll('#{ids.MD_LEGEND} img').length") >= 2
     assert dash_duo.find_element(f"[id='{json.dumps({'name': 'StdZ', 'type': ids.MD_DIMENSION_LABEL}, separators=(',', ':'))}']").text == "-50 m"
     picture = shown_image(dash_duo)["src"]
     assert requests.get(picture, timeout=10).content != requests.get(first, timeout=10).content

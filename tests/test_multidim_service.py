@@ -25,6 +25,7 @@ from callbacks.multidim import (
     step_time,
     value_label,
     variable_choice,
+    variable_legend,
 )
 from imageservice import ImageMapLayer
 from imageservice.multidim import parse_multidimensional_info, selection_of
@@ -199,3 +200,15 @@ def test_range_slices_are_labelled_and_found_and_stale_positions_ignored(md, cub
     new, _, labels = apply_selection("temperature", [3, 40], controls, md, params)
     assert selection_of(new["mosaic_rule"]) == ("temperature", {"StdTime": to_epoch_ms("2025-04-15")})
     assert labels == ["2025-04-15 00:00 UTC", no_update]
+
+
+def test_the_variables_legend_follows_the_variable_and_is_fetched_once(md, cube_url) -> None:
+    params = {"url": cube_url + "/"}
+    legend, key = variable_legend("salinity", params, md, None)
+    labels = [entry.children[1].children for entry in legend]
+    assert labels[0].startswith("High : 34.") and labels[-1].startswith("Low : 32.")
+    assert all(entry.children[0].src.startswith("data:image/png;base64,") for entry in legend)
+    temperature = [e.children[1].children for e in variable_legend("temperature", params, md, None)[0]]
+    assert temperature != labels and temperature[-1].startswith("Low : ")
+    assert variable_legend("salinity", params, md, key) == (no_update, no_update)
+    assert variable_legend("salinity", params, {"url": "x", "info": None}, key) == ([], None)
