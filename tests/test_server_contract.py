@@ -122,7 +122,8 @@ def test_info_and_directory(server_url):
     directory = get_json(server_url + "/arcgis/rest/services")
     assert directory == {"currentVersion": 11.1, "folders": [], "services": [
         {"name": EL, "type": "ImageServer"}, {"name": "SampleLandCover", "type": "ImageServer"},
-        {"name": MS, "type": "ImageServer"}, {"name": "SampleWind", "type": "ImageServer"}]}
+        {"name": MS, "type": "ImageServer"}, {"name": "SampleOceanCube", "type": "ImageServer"},
+        {"name": "SampleWind", "type": "ImageServer"}]}
 
 
 def test_mosaic_root(server_url, ms):
