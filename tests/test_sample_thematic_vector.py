@@ -139,3 +139,9 @@ def test_wind_lerc_pixels_are_the_source_values(server_url, wind):
     u, v = decoded
     assert u.mean() > 0 and v.mean() > 0                      # a south-westerly breeze blows north-east
     assert np.hypot(u, v).max() < 30                          # and stays a breeze
+
+
+@pytest.mark.parametrize("service", [LC, WIND])
+def test_classes_and_vectors_are_offered_no_analysis_functions(server_url, service):
+    infos = get_json(url(server_url, service, "rasterFunctionInfos"))["rasterFunctionInfos"]
+    assert [info["name"] for info in infos] == ["None"]

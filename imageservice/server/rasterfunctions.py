@@ -40,6 +40,7 @@ from .limits import band_list_limit
 SOURCE = "$$"
 INPUT_NAMES = ("raster", "dem")
 MAX_CHAIN = 32                           # functions a rule may nest
+UNPROCESSED_DATA_TYPES = {"esriImageServiceDataType" + kind for kind in ("Thematic", "Vector-UV", "Vector-MagDir")}
 U8_MAX = 255
 
 
@@ -234,12 +235,13 @@ def run(node: Node, source: Layer, context: Context) -> Layer:
 
 def function_infos(service: Service) -> list[dict]:
     """`rasterFunctionInfos`: "None" first (clients apply the first entry by default), then the
-    service's templates, then the built-in functions that work on this service without arguments."""
+    service's templates, then the built-in functions that work on this service without arguments
+    (none for class values and vector components, which no stretch, index or terrain fits)."""
     infos = [{"name": "None", "description": "The service's pixels without processing.", "help": ""}]
     for name, template in service.raster_function_templates.items():
         infos.append({"name": name, "description": template_description(name, template, service), "help": ""})
     taken = {info["name"].lower() for info in infos}
-    for function in FUNCTIONS:
+    for function in FUNCTIONS if service.data_type not in UNPROCESSED_DATA_TYPES else ():
         if function.listed and function.applies(service) and function.name.lower() not in taken:
             infos.append({"name": function.name, "description": function.description, "help": function.help})
     return infos
