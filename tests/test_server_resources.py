@@ -301,3 +301,11 @@ def test_histograms_with_a_rendering_rule_are_those_of_the_processed_raster(serv
                         pixelSize=str((xmax - xmin) / 256),
                         geometry=json.dumps({"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax}))
     assert len(histograms) == 3 and histograms == computed["histograms"]
+
+
+def test_statistics_with_a_rendering_rule_are_those_of_the_processed_raster(server_url):
+    rule = json.dumps({"rasterFunction": "NDVI Raw"})
+    root = get_json(url(server_url, MS), renderingRule=rule)
+    (statistics,) = get_json(url(server_url, MS, "statistics"), renderingRule=rule)["statistics"]
+    assert [statistics["min"], statistics["max"]] == root["minValues"] + root["maxValues"]
+    assert statistics["mean"] == pytest.approx(root["meanValues"][0])

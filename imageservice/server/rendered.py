@@ -1,4 +1,5 @@
-"""The service root and `histograms` as a `renderingRule` makes them, as ArcGIS answers them.
+"""The service root, `histograms` and `statistics` as a `renderingRule` makes them, as ArcGIS
+answers them.
 
 The ArcGIS Maps SDK for JavaScript asks for `…/ImageServer?renderingRule=…` (and the auxiliary
 resources with the same rule) to learn what a raster function produces before it draws it on the
@@ -16,7 +17,7 @@ from .catalog import PIXEL_TYPES, Service
 from .mosaic import Grid
 from .operations import histogram, json_object, processed_pixels, service_root
 from .rasterfunctions import resolve
-from .statistics import service_histograms
+from .statistics import service_histograms, service_statistics, statistics_object
 
 SAMPLE_SIZE = 256
 PROCESSED = "esriImageServiceDataTypeProcessed"
@@ -50,6 +51,14 @@ def rendered_histograms(service: Service, args: Args) -> dict:
     if data is None:
         return service_histograms(service)
     return {"histograms": [histogram(band) for band in data]}
+
+
+def rendered_statistics(service: Service, args: Args) -> dict:
+    """The `statistics` resource; with a renderingRule, those of the processed raster."""
+    data = rendering(service, args)
+    if data is None:
+        return service_statistics(service)
+    return {"statistics": [statistics_object(band) for band in data]}
 
 
 def rendering(service: Service, args: Args) -> np.ma.MaskedArray | None:

@@ -250,7 +250,7 @@ class ImageServerViews:
             "computestatisticshistograms": json_operation(
                 lambda service, args: statistics.compute_statistics_histograms(service, args, self.budget)),
             "histograms": json_operation(rendered.rendered_histograms),
-            "statistics": json_operation(lambda service, args: statistics.service_statistics(service)),
+            "statistics": json_operation(rendered.rendered_statistics),
             "queryboundary": json_operation(lambda service, args: boundary.query_boundary(service, args)),
             "legend": json_operation(lambda service, args: legend.legend(service, args)),
             "colormap": json_operation(lambda service, args: thematic.colormap_resource(service)),
