@@ -155,3 +155,9 @@ def test_land_cover_thumbnail_is_drawn_in_the_class_colours(server_url, lc):
     codes, valid = np.ma.getdata(values[0]), ~np.ma.getmaskarray(values[0])
     expected = np.array([palette[int(c)][:3] for c in codes.ravel()]).reshape(*codes.shape, 3)
     assert np.array_equal(image[..., :3][valid], expected[valid]) and (image[..., 3][~valid] == 0).all()
+
+
+def test_land_cover_legend_follows_what_the_picture_shows(server_url):
+    for params in ({"bandIds": "0"}, {"renderingRule": json.dumps({"rasterFunction": "None"})}):
+        (layer,) = get_json(url(server_url, LC, "legend"), **params)["layers"]
+        assert layer["legendType"] == "Stretched"
