@@ -30,6 +30,8 @@ def service_options(info: ServiceInfo, dates: list[int]) -> dict:
         "band_names": list(info.band_names),
         "presets": band_presets(info.band_names),
         "raster_functions": list(info.raster_functions),
+        # The server applies the first listed function when a request names none (reference §1).
+        "default_function": info.raster_functions[0] if info.raster_functions else None,
         "mosaic_methods": [[label, name] for label, name in zip(info.mosaic_methods, info.mosaic_method_request_names)],
         "sort_fields": [f["name"] for f in info.fields if f.get("type") not in ("esriFieldTypeGeometry", "esriFieldTypeOID")],
         "time": time,
@@ -41,10 +43,3 @@ def date_field(info: ServiceInfo) -> str | None:
     names = [f["name"] for f in info.fields if f.get("type") == "esriFieldTypeDate"]
     return "AcquisitionDate" if "AcquisitionDate" in names else (names[0] if names else None)
 
-
-def preset_bands(label: str | None, options: dict | None) -> list[int | None] | None:
-    """The (red, green, blue) dropdown values for a preset; None when no preset is chosen."""
-    if not label or not options or label not in options["presets"]:
-        return None
-    bands = options["presets"][label]
-    return bands if len(bands) == 3 else [bands[0], None, None]

@@ -106,7 +106,8 @@ def service_facts(root: Mapping[str, Any], info: ServiceInfo) -> list[tuple[str,
         ("Time extent", time_text(info)),
         ("Capabilities", ", ".join(info.capabilities)),
         ("Mosaic methods", mosaic_text(info)),
-        ("Raster functions", ", ".join(info.raster_functions)),
+        ("Raster functions", info.raster_functions
+         and f"{', '.join(info.raster_functions)} (default {info.raster_functions[0]})"),
         ("Max image size", info.max_image_width and info.max_image_height
          and f"{info.max_image_width:,} × {info.max_image_height:,} px"),
         ("Max record count", "Catalog" in info.capabilities and info.max_record_count is not None

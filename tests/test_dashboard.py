@@ -44,7 +44,9 @@ def test_first_image_of_the_sample_service_loads(dash_duo, sample_root, tmp_path
         "const r = document.querySelector('.leaflet-container').getBoundingClientRect(); return [r.width, r.height]")
     assert (width, height) == tuple(round(v) for v in map_size)
     assert query["bboxSR"] == ["3857"] and query["f"] == ["image"]
-    assert query["renderingRule"] == ['{"rasterFunction":"Natural Color"}']
+    # No rendering rule: the server applies the publisher's default, which the dropdown names.
+    assert "renderingRule" not in query
+    assert dash_duo.find_element(f"#{ids.RENDERING_RULE}").text == "Service default (Natural Color)"
     dash_duo.wait_for_contains_text(f"#{ids.EVENTS_LOG}", "load: exportImage", timeout=10)
     dash_duo.wait_for_contains_text(f"#{ids.LAYER_COUNTS}", "idle", timeout=10)
     assert dash_duo.get_logs() == []
@@ -112,6 +114,8 @@ def test_a_bad_service_url_says_so_and_the_app_keeps_working(dash_duo, sample_ro
     enter_service_url(dash_duo, "/arcgis/rest/services/NoSuchService/ImageServer")
     dash_duo.wait_for_contains_text(f"#{ids.SERVICE_STATUS}", "Could not open the service", timeout=15)
     assert "NoSuchService" in dash_duo.find_element(f"#{ids.SERVICE_STATUS}").text
+    # the map and controls are the previous service's, and the status line says so
+    assert "still show the previous service, SampleMultispectral" in dash_duo.find_element(f"#{ids.SERVICE_STATUS}").text
     enter_service_url(dash_duo, "/arcgis/rest/services/SampleElevation/ImageServer")
     dash_duo.wait_for_contains_text(f"#{ids.SERVICE_STATUS}", "SampleElevation: 1 band", timeout=15)
 
@@ -125,6 +129,22 @@ def test_layer_options_from_the_command_line_apply_to_the_opened_service(dash_du
     query = parse_qs(urlparse(image["src"]).query)
     assert query["bandIds"] == ["3,2,1"] and "renderingRule" not in query
     assert image["opacity"] == "0.5"
+
+
+def test_a_service_link_opens_the_service_as_typing_its_url_does(dash_duo, sample_root):
+    """`/?service=URL` gets the same defaults (here the operator's layer options) as the URL in
+    the box, which the page opens when there is no link."""
+    app = dashboard.create_app(data_dir=sample_root, layer_options={"band_ids": [3, 2, 1], "opacity": 0.5})
+    dash_duo.start_server(app)
+    typed = dash_duo.find_element(f"#{ids.SERVICE_URL}").get_attribute("value")
+    shown = []
+    for page in ("/", f"/?service={typed}"):
+        dash_duo.wait_for_page(dash_duo.server_url + page)
+        dash_duo._wait_for(lambda _: shown_image(dash_duo) is not None, timeout=15, msg=f"no image shown at {page}")
+        shown.append(shown_image(dash_duo))
+    for image in shown:
+        query = parse_qs(urlparse(image["src"]).query)
+        assert query["bandIds"] == ["3,2,1"] and "renderingRule" not in query and image["opacity"] == "0.5"
 
 
 def test_bad_layer_options_are_refused_in_plain_words(capsys):

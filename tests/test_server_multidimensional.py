@@ -134,6 +134,27 @@ def test_dimension_values_can_be_left_out(server_url):
     assert bad["error"]["code"] == 400
 
 
+def test_statistics_histograms_and_legend_of_one_variable(server_url, cube, items):
+    info = get_json(url(server_url, CUBE, "multidimensionalInfo"))["multidimensionalInfo"]
+    salinity = next(v for v in info["variables"] if v["name"] == "salinity")["statistics"]
+    assert get_json(url(server_url, CUBE, "statistics"), variable="salinity")["statistics"] == salinity
+    (histogram,) = get_json(url(server_url, CUBE, "histograms"), variable="salinity")["histograms"]
+    pixels = np.stack([read(cube, i) for i in items if i["Variable"] == "salinity"])
+    assert sum(histogram["counts"]) == pixels.size
+    assert (histogram["min"], histogram["max"]) == pytest.approx((pixels.min(), pixels.max()))
+    legend = get_json(url(server_url, CUBE, "legend"), variable="salinity")["layers"][0]["legend"]
+    assert [entry["label"] for entry in legend] == [f"High : {salinity[0]['max']:g}", "",
+                                                    f"Low : {salinity[0]['min']:g}"]
+    temperature = info["variables"][0]["statistics"][0]
+    labels = [entry["label"] for entry in get_json(url(server_url, CUBE, "legend"))["layers"][0]["legend"]]
+    assert labels == [f"High : {temperature['max']:g}", "", f"Low : {temperature['min']:g}"]
+    everything = get_json(url(server_url, CUBE, "statistics"))["statistics"]
+    assert everything[0]["max"] > salinity[0]["max"] - 1 and everything[0]["min"] < salinity[0]["min"] - 20
+    for resource in ("statistics", "histograms", "legend"):
+        answer = get_json(url(server_url, CUBE, resource), variable="oxygen")
+        assert answer["error"]["details"] == ["'variable' parameter is invalid: unknown variable 'oxygen'."]
+
+
 @pytest.mark.parametrize("resource", ["multidimensionalInfo", "slices"])
 def test_plain_services_have_no_multidimensional_resources(server_url, resource):
     answer = get_json(url(server_url, "SampleMultispectral", resource))
@@ -191,6 +212,13 @@ def test_rules_that_pick_items_are_not_limited_to_the_first_variable(server_url,
                         {"where": f"Name = '{items[salinity]['Name']}'"}, {"fids": [salinity + 1]}):
         image = export_tiff(server_url, cube, items, mosaicRule=json.dumps(mosaic_rule))
         np.testing.assert_array_equal(image, read(cube, items[salinity]))
+
+
+def test_time_parameter_picks_a_month_of_the_first_variable(server_url, cube, items):
+    """StdTime is the service's time field, so `time` works as on any time-aware service."""
+    july = values_of(items, "StdTime", "temperature")[6]
+    image = export_tiff(server_url, cube, items, time=str(july))
+    np.testing.assert_array_equal(image, read(cube, find(items, "temperature", july, 0.0)))
 
 
 def test_export_honours_the_mosaic_operation_across_slices(server_url, cube, items):

@@ -103,6 +103,7 @@ class Service:
     colormap: tuple[tuple[int, int, int, int], ...] = ()     # (value, red, green, blue) of a thematic raster
     attribute_table: tuple[dict, ...] = ()                   # the sidecar's rasterAttributeTable rows
     multidimensional: Multidimensional | None = None
+    default_raster_function: str | None = None   # the template exportImage applies unasked
 
     def item(self, object_id: int) -> Item:
         if 1 <= object_id <= len(self.items):
@@ -257,6 +258,7 @@ def build_service(name: str, folder: Path, sidecar: Mapping[str, Any],
         colormap=thematic.file_colormap(scanned[0].path, attribute_table, statistics),
         attribute_table=attribute_table,
         multidimensional=read_multidimensional(sidecar, items, [file.scan for file in scanned]),
+        default_raster_function=default_template(sidecar, templates),
     )
 
 
@@ -594,6 +596,14 @@ def raster_function_templates(sidecar: Mapping[str, Any], data_type: str, band_n
     return templates
 
 
+def default_template(sidecar: Mapping[str, Any], templates: Mapping[str, dict]) -> str | None:
+    """The sidecar's `defaultRasterFunction`: the publisher's default rendering, which must name a template."""
+    name = sidecar.get("defaultRasterFunction")
+    if name is not None and name not in templates:
+        raise ValueError(f"defaultRasterFunction {name!r} names no raster function template")
+    return name
+
+
 def sidecar_templates(value: Any) -> dict[str, dict]:
     """The sidecar's `rasterFunctionTemplates`: raster function objects by name (none when absent)."""
     extra = value or {}
@@ -641,7 +651,7 @@ def default_templates(data_type: str, band_names: tuple[str, ...],
     composites = {
         "Natural Color": ("red", "green", "blue"),
         "Color Infrared": ("nir", "red", "green"),
-        "SWIR": ("swir2", "swir1", "red"),
+        "SWIR": ("swir2", "nir", "red"),  # Landsat's short-wave infrared composite, 7-5-4
     }
     for name, wanted in composites.items():
         if all(band in index for band in wanted):

@@ -21,9 +21,10 @@ from PIL import Image
 
 from .args import Args
 from .catalog import Service
-from .operations import band_list, checked_bands, json_object
+from .multidimensional import requested_variable
+from .operations import band_list, checked_bands, json_object, with_default_rendering
 from .rasterfunctions import Node, colormap_table, innermost, resolve
-from .thematic import class_names, with_default_rendering
+from .thematic import class_names
 
 SWATCH = 20                              # pixels, as ArcGIS legend symbols
 MAX_CLASSES = 64                         # longer colormaps are shown as a ramp
@@ -94,7 +95,10 @@ def grey_labels(service: Service, args: Args, node: Node | None) -> tuple[str, s
     if node is not None:
         return "High", "Low"
     ids = band_list(args, service) or [0]
-    low, high = service.statistics[ids[0]][:2]
+    variable = requested_variable(service, args.get("variable"))
+    if variable is None and service.multidimensional is not None:
+        variable = service.multidimensional.variables[0]     # what exportImage shows by default
+    low, high = (variable.statistics if variable is not None else service.statistics[ids[0]])[:2]
     return f"High : {high:g}", f"Low : {low:g}"
 
 

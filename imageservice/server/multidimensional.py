@@ -64,12 +64,16 @@ class Multidimensional:
     """The variables of a service, in the order their first slice appears in the catalog."""
     variables: tuple[Variable, ...]
 
+    def find(self, name: str) -> Variable | None:
+        """The variable of this name (any case), if there is one."""
+        return next((v for v in self.variables if v.name.lower() == name.lower()), None)
+
     def variable(self, name: str) -> Variable:
         """The variable of this name (any case); a 400 when there is none."""
-        for variable in self.variables:
-            if variable.name.lower() == name.lower():
-                return variable
-        raise invalid(f"unknown variable '{name}'.")
+        found = self.find(name)
+        if found is None:
+            raise invalid(f"unknown variable '{name}'.")
+        return found
 
     def slice_key(self, item: Item) -> tuple:
         """Slices in the order of the multidimensionalInfo: variable, then each dimension's value."""
@@ -135,6 +139,17 @@ def multidimensional_info(service: Service, return_values: str | None) -> dict:
     if mode not in ("always", "never", "ifirregular"):
         raise BadParameter("'returnDimensionValues' parameter is invalid.")
     return {"multidimensionalInfo": {"variables": [variable_json(v, mode) for v in info.variables]}}
+
+
+def requested_variable(service: Service, name: str | None) -> Variable | None:
+    """The `variable` parameter of statistics, histograms and legend: None when it is not given
+    or the service has no variables (as ArcGIS ignores it there), a 400 when it names none."""
+    if not name or service.multidimensional is None:
+        return None
+    found = service.multidimensional.find(name)
+    if found is None:
+        raise BadParameter(f"'variable' parameter is invalid: unknown variable '{name}'.")
+    return found
 
 
 def required(service: Service) -> Multidimensional:

@@ -7,6 +7,7 @@ router and these functions can be tested on their own.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from shapely.geometry.base import BaseGeometry
 
 from .args import Args
 from .catalog import Item, Service
-from .encode import apply_no_data, encode
+from .encode import PICTURE_FORMATS, apply_no_data, encode
 from .errors import BadParameter
 from .lercformat import lerc_version
 from .lercformat import tolerance as lerc_tolerance
@@ -34,7 +35,7 @@ from .multidimensional import shown_variable, slice_definition
 from .query import MAX_RECORD_COUNT, esri_rings, query_geometry
 from .rasterfunctions import apply_rendering_rule, function_infos, required_bands
 from .spatial import esri_sr, parse_sr, transform_points
-from .thematic import with_default_rendering
+from .thematic import colormap_rule
 
 CURRENT_VERSION = 11.1
 MAX_IMAGE_SIZE = 4100
@@ -273,6 +274,23 @@ def output_statistics(service: Service, args: Args) -> list[tuple[float, float, 
 
 # ----------------------------------------------------------------------------------------------
 # Shared pixel pipeline
+
+def with_default_rendering(service: Service, args: Args) -> Args:
+    """The request with the rendering ArcGIS applies unasked when it asks for a picture and names
+    neither a rule nor bands: the publisher's default template (the first rasterFunctionInfos
+    entry), else the colormap of a thematic service; data formats (tiff, lerc, bip, bsq) keep the
+    raw values."""
+    if ("renderingRule" in args or "bandIds" in args
+            or (args.get("format") or "jpgpng").lower() not in PICTURE_FORMATS):
+        return args
+    if service.default_raster_function is not None:
+        rule = {"rasterFunction": service.default_raster_function}
+    elif service.colormap:
+        rule = colormap_rule(service)
+    else:
+        return args
+    return args.with_value("renderingRule", json.dumps(rule))
+
 
 def processed_pixels(service: Service, args: Args, grid: Grid,
                      band_ids: list[int] | None = None) -> np.ma.MaskedArray:

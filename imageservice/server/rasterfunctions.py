@@ -234,11 +234,16 @@ def run(node: Node, source: Layer, context: Context) -> Layer:
 
 
 def function_infos(service: Service) -> list[dict]:
-    """`rasterFunctionInfos`: "None" first (clients apply the first entry by default), then the
-    service's templates, then the built-in functions that work on this service without arguments
-    (none for class values and vector components, which no stretch, index or terrain fits)."""
+    """`rasterFunctionInfos`: the service's default first (the one exportImage applies unasked, "None"
+    unless the publisher chose a template), then the other templates, then the built-in functions
+    that work on this service without arguments (none for class values and vector components,
+    which no stretch, index or terrain fits)."""
     infos = [{"name": "None", "description": "The service's pixels without processing.", "help": ""}]
-    for name, template in service.raster_function_templates.items():
+    templates = dict(service.raster_function_templates)
+    if service.default_raster_function is not None:
+        name = service.default_raster_function
+        infos.insert(0, {"name": name, "description": template_description(name, templates.pop(name), service), "help": ""})
+    for name, template in templates.items():
         infos.append({"name": name, "description": template_description(name, template, service), "help": ""})
     taken = {info["name"].lower() for info in infos}
     for function in FUNCTIONS if service.data_type not in UNPROCESSED_DATA_TYPES else ():

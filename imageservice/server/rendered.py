@@ -49,7 +49,7 @@ def rendered_histograms(service: Service, args: Args) -> dict:
     """The `histograms` resource; with a renderingRule, those of the processed raster."""
     data = rendering(service, args)
     if data is None:
-        return service_histograms(service)
+        return service_histograms(service, args.get("variable"))
     return {"histograms": [histogram(band) for band in data]}
 
 
@@ -57,7 +57,7 @@ def rendered_statistics(service: Service, args: Args) -> dict:
     """The `statistics` resource; with a renderingRule, those of the processed raster."""
     data = rendering(service, args)
     if data is None:
-        return service_statistics(service)
+        return service_statistics(service, args.get("variable"))
     return {"statistics": [statistics_object(band) for band in data]}
 
 
