@@ -28,6 +28,7 @@ from rasterio.features import shapes
 from rasterio.io import DatasetReader
 from shapely.geometry import Polygon, box, shape
 
+from . import thematic
 from .errors import UnableToComplete
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,8 @@ class Service:
     sort_value: str | None
     sort_ascending: bool
     raster_function_templates: dict[str, dict]
+    colormap: tuple[tuple[int, int, int, int], ...] = ()     # (value, red, green, blue) of a thematic raster
+    attribute_table: tuple[dict, ...] = ()                   # the sidecar's rasterAttributeTable rows
 
     def item(self, object_id: int) -> Item:
         if 1 <= object_id <= len(self.items):
@@ -222,6 +225,7 @@ def build_service(name: str, folder: Path, sidecar: Mapping[str, Any],
     default_method, sort_field, sort_value, ascending = mosaic_defaults(sidecar, start_field)
     templates = raster_function_templates(sidecar, data_type, band_names, statistics, scanned)
     description, copyright_text = service_texts(sidecar, name)
+    attribute_table = thematic.attribute_table(sidecar.get("rasterAttributeTable"))
     return Service(
         name=name,
         folder=folder,
@@ -246,6 +250,8 @@ def build_service(name: str, folder: Path, sidecar: Mapping[str, Any],
         sort_value=sort_value,
         sort_ascending=ascending,
         raster_function_templates=templates,
+        colormap=thematic.file_colormap(scanned[0].path, attribute_table, statistics),
+        attribute_table=attribute_table,
     )
 
 

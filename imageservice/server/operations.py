@@ -8,7 +8,7 @@ router and these functions can be tested on their own.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,11 +26,14 @@ from .args import Args
 from .catalog import Item, Service
 from .encode import apply_no_data, encode
 from .errors import BadParameter
+from .lercformat import lerc_version
+from .lercformat import tolerance as lerc_tolerance
 from .limits import RGB_BANDS, SIZE_LIMIT, MemoryBudget, band_list_limit
 from .mosaic import Grid, ground_cell_size, read_mosaic, read_point, select_items
 from .query import MAX_RECORD_COUNT, esri_rings, query_geometry
 from .rasterfunctions import apply_rendering_rule, function_infos, required_bands
 from .spatial import esri_sr, parse_sr, transform_points
+from .thematic import with_default_rendering
 
 CURRENT_VERSION = 11.1
 MAX_IMAGE_SIZE = 4100
@@ -110,9 +113,9 @@ def service_root(service: Service) -> dict:
         "rasterFunctionInfos": function_infos(service),
         "rasterTypeInfos": [],
         "mensurationCapabilities": "",
-        "hasHistograms": False,
-        "hasColormap": False,
-        "hasRasterAttributeTable": False,
+        "hasHistograms": True,
+        "hasColormap": bool(service.colormap),
+        "hasRasterAttributeTable": bool(service.attribute_table),
         "minScale": 0,
         "maxScale": 0,
         "exportTilesAllowed": False,
@@ -157,11 +160,17 @@ def envelope(bounds: Sequence[float], crs: CRS) -> dict:
 def export_image(service: Service, args: Args, budget: MemoryBudget) -> ExportedImage:
     """The exportImage pipeline (reference §2): grid, mosaic, rendering, bands, noData, encoding;
     the pixels and their encoding are held within the memory budget."""
+    args = with_default_rendering(service, args)
     grid = output_grid(service, args)
     quality = args.integer("compressionQuality", DEFAULT_COMPRESSION_QUALITY)
     if not 0 <= quality <= 100:
         raise BadParameter("'compressionQuality' parameter is invalid.")
     pixel_type = args.get("pixelType")
+    image_format = (args.get("format") or "jpgpng").lower()
+    tolerance = 0.0
+    if image_format == "lerc":
+        lerc_version(args.integer("lercVersion"))
+        tolerance = lerc_tolerance(args.numbers("compressionTolerance"))
     band_ids = band_list(args, service)
     no_data = args.numbers("noData")
     with budget.reserve(grid.width, grid.height, bands_held(service, args, band_ids)):
@@ -170,13 +179,14 @@ def export_image(service: Service, args: Args, budget: MemoryBudget) -> Exported
             data = apply_no_data(data, no_data, args.get("noDataInterpretation"))
         body, content_type, extension = encode(
             data,
-            format=(args.get("format") or "jpgpng").lower(),
+            format=image_format,
             pixel_type=None if pixel_type is None or pixel_type.upper() == "UNKNOWN" else pixel_type.upper(),
             statistics=output_statistics(service, args),
             grid=grid,
             compression_quality=quality,
             # Only an explicit `transparent=false` (a MapServer parameter esri-leaflet sends) turns it off.
             transparent=(args.get("transparent") or "").lower() != "false",
+            compression_tolerance=tolerance,
         )
     return ExportedImage(body, content_type, extension, grid)
 
@@ -464,8 +474,14 @@ def pixel_text(values: np.ndarray | np.ma.MaskedArray, separator: str) -> str:
 # computeHistograms
 
 def compute_histograms(service: Service, args: Args, budget: MemoryBudget) -> dict:
-    """Histograms of the processed pixels inside an envelope or polygon (reference §6), computed
-    within the memory budget."""
+    """Histograms of the processed pixels inside an envelope or polygon (reference §6)."""
+    return summarise_area(service, args, budget, lambda data: {"histograms": [histogram(band) for band in data]})
+
+
+def summarise_area(service: Service, args: Args, budget: MemoryBudget,
+                   summarise: Callable[[np.ma.MaskedArray], dict]) -> dict:
+    """`summarise` of the processed pixels inside the request's envelope or polygon (the others
+    masked), computed within the memory budget: computeHistograms and computeStatisticsHistograms."""
     shape = request_geometry(args, service)
     if shape.geom_type not in ("Polygon", "MultiPolygon"):
         raise BadParameter("'geometry' parameter must be an envelope or a polygon.")
@@ -479,7 +495,7 @@ def compute_histograms(service: Service, args: Args, budget: MemoryBudget) -> di
         data = processed_pixels(service, args, grid)
         outside = geometry_mask([shape], out_shape=(height, width), transform=grid.transform)
         data = np.ma.masked_array(data, mask=np.ma.getmaskarray(data) | outside[np.newaxis])
-        return {"histograms": [histogram(band) for band in data]}
+        return summarise(data)
 
 
 def histogram(band: np.ma.MaskedArray) -> dict:

@@ -17,6 +17,7 @@ import json
 import math
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.transform import from_origin
 
-SAMPLE_SERVICES = ("SampleMultispectral", "SampleElevation")
+SAMPLE_SERVICES = ("SampleMultispectral", "SampleElevation", "SampleLandCover", "SampleWind")
 DEFAULT_SIZE = 1280                      # 1280 cells of 30 m: a 38.4 km square
 GENERATOR_VERSION = 4                    # bump when the output changes, so stale copies are rebuilt
 SIDECAR = "catalog.json"
@@ -94,7 +95,7 @@ def ensure_sample_data(root: Path, *, size: int = DEFAULT_SIZE) -> Path:
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     landscape = None
-    for service, writer in ((SAMPLE_SERVICES[0], _write_multispectral), (SAMPLE_SERVICES[1], _write_elevation)):
+    for service, writer in zip(SAMPLE_SERVICES, _writers()):
         target = root / service
         if _is_current(target, size):
             continue
@@ -107,6 +108,14 @@ def ensure_sample_data(root: Path, *, size: int = DEFAULT_SIZE) -> Path:
         finally:
             shutil.rmtree(temp, ignore_errors=True)
     return root
+
+
+def _writers() -> tuple[Callable[[Path, Landscape], None], ...]:
+    """The writer of each of SAMPLE_SERVICES. The land-cover and wind samples have modules of
+    their own that build on this one, hence the import here rather than at the top."""
+    from .landcover_sample import write_landcover
+    from .wind_sample import write_wind
+    return (_write_multispectral, _write_elevation, write_landcover, write_wind)
 
 
 def _generator_of(folder: Path) -> dict | None:
