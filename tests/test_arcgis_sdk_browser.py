@@ -23,6 +23,8 @@ import pytest
 import rasterio
 import requests
 from selenium.webdriver.support.ui import WebDriverWait
+from shapely.geometry import Polygon
+from shapely.ops import unary_union
 
 from imageservice.server.catalog import Service
 from server_fixtures import sample_root, server_url, services  # noqa: F401  (pytest fixtures)
@@ -211,6 +213,80 @@ def test_pixel_filter_receives_the_services_values_as_lerc(sdk, server_url, serv
         assert band["sum"] == pytest.approx(valid.sum(), abs=tolerance * valid.size)
     # The filter painted every valid pixel red, and that is what the view shows.
     drawn = picture(sdk)
-    assert drawn["red"] > 0.9 * block["bands"][0]["count"]
-    assert drawn["colours"] <= 4
+    assert drawn["red"] == drawn["opaque"]
+    assert drawn["red"] == pytest.approx(block["bands"][0]["count"], rel=0.01)
     assert_only_local_traffic(sdk)
+
+
+def test_catalog_item_raster_info_comes_from_the_items_resources(sdk, server_url, services):
+    service = services["SampleMultispectral"]
+    item = service.items[2]
+    assert_loaded(open_layer(sdk, server_url, service.name))
+
+    info = call(sdk, "window.sdk.catalogItemRasterInfo(arguments[0])", item.object_id)
+
+    assert "thrown" not in info, info
+    paths = [urlparse(r["url"]).path for r in sdk.execute_script("return window.sdk.requests;")]
+    assert f"/arcgis/rest/services/{service.name}/ImageServer/{item.object_id}/info" in paths
+    assert f"/arcgis/rest/services/{service.name}/ImageServer/{item.object_id}/info/keyProperties" in paths
+    with rasterio.open(item.path) as dataset:
+        assert (info["width"], info["height"], info["bandCount"]) == (dataset.width, dataset.height, dataset.count)
+        extent = info["extent"]
+        assert (extent["xmin"], extent["ymin"], extent["xmax"], extent["ymax"]) == pytest.approx(tuple(dataset.bounds))
+    assert info["pixelType"] == "u16"
+    assert info["keyProperties"]["CloudCover"] == item.attributes["CloudCover"]
+    assert [band["BandName"] for band in info["keyProperties"]["BandProperties"]] == list(service.band_names)
+
+
+def test_boundary_and_statistics_of_the_service(sdk, server_url, services):
+    service = services["SampleMultispectral"]
+    assert_loaded(open_layer(sdk, server_url, service.name))
+
+    boundary = call(sdk, "window.sdk.queryBoundary()")
+    statistics = call(sdk, "window.sdk.computeStatisticsHistograms()")
+
+    assert "thrown" not in boundary and "thrown" not in statistics, (boundary, statistics)
+    # The boundary the SDK parsed is the union of the scenes' footprints.
+    footprints = unary_union([item.footprint for item in service.items])
+    parsed = Polygon(boundary["geometry"]["rings"][0], boundary["geometry"]["rings"][1:])
+    assert parsed.symmetric_difference(footprints).area < 1e-6 * footprints.area
+    assert boundary["area"] == pytest.approx(footprints.area)
+    # Statistics and histograms of the view: six bands, as our own answer to the same request says.
+    query = sent(sdk, "computeStatisticsHistograms")[-1]["query"]
+    ours = requests.get(f"{service_url(server_url, service.name)}/computeStatisticsHistograms",
+                        params={k: v for k, v in query.items() if v is not None}, timeout=60).json()
+    assert len(statistics["statistics"]) == len(statistics["histograms"]) == 6
+    for parsed_band, our_band in zip(statistics["statistics"], ours["statistics"]):
+        assert (parsed_band["min"], parsed_band["max"]) == (our_band["min"], our_band["max"])
+        assert parsed_band["min"] < parsed_band["avg"] < parsed_band["max"]
+    assert [h["counts"] for h in statistics["histograms"]] == [h["counts"] for h in ours["histograms"]]
+
+
+def test_vector_field_service_is_drawn_from_lerc_as_arrows(sdk, server_url):
+    state = open_layer(sdk, server_url, "SampleWind")
+
+    assert_loaded(state)
+    # The SDK chose LERC and its vector-field renderer on its own, from the service's data type.
+    assert state["format"] == "lerc"
+    assert call(sdk, "window.sdk.rendering()")["renderer"] == "vector-field"
+    query = sent(sdk, "exportImage")[-1]["query"]
+    assert query["format"] == "lerc" and query["lercVersion"] == 2
+    drawn = picture(sdk)
+    assert drawn["opaque"] > 0.01 * VIEW_SIZE[0] * VIEW_SIZE[1]
+    assert_only_local_traffic(sdk)
+
+
+def test_thematic_service_is_drawn_with_its_colormap(sdk, server_url):
+    assert_loaded(open_layer(sdk, server_url, "SampleLandCover"))
+
+    rendering = call(sdk, "window.sdk.rendering()")
+
+    colormap = requests.get(f"{service_url(server_url, 'SampleLandCover')}/colormap", params={"f": "json"},
+                            timeout=30).json()["colormap"]
+    assert rendering["dataType"] == "thematic"
+    assert rendering["hasRasterAttributeTable"] is True
+    assert rendering["colormapEntries"] == len(colormap)
+    drawn = picture(sdk)
+    assert drawn["opaque"] > 0.3 * VIEW_SIZE[0] * VIEW_SIZE[1]
+    assert drawn["palette"] is not None and len(drawn["palette"]) > 2
+    assert {tuple(rgb) for rgb in drawn["palette"]} <= {tuple(entry[1:]) for entry in colormap}

@@ -70,7 +70,7 @@ function recordingPixelFilter(pixelData) {
   block.statistics = null;
 }
 
-/** The view's current picture: opaque pixel count, distinct colours, red pixels and a checksum. */
+/** The view's current picture: opaque pixel count, distinct colours (listed when few), red pixels and a checksum. */
 async function picture() {
   const shot = await view.takeScreenshot({ format: "png" });
   const { data, width, height } = shot.data;
@@ -83,7 +83,8 @@ async function picture() {
     colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
     if (data[i] > 200 && data[i + 1] < 50 && data[i + 2] < 50) red += 1;
   }
-  return { width, height, opaque, colours: colours.size, red, checksum };
+  const palette = colours.size <= 64 ? [...colours].map((c) => [c >> 16, (c >> 8) & 255, c & 255]) : null;
+  return { width, height, opaque, colours: colours.size, palette, red, checksum };
 }
 
 window.sdk = {
@@ -151,6 +152,39 @@ window.sdk = {
     view.timeExtent = { start: new Date(start), end: new Date(end) };
     return settled();
   },
+
+  /** The SDK's RasterInfo of one catalog item (its `<oid>/info` and `<oid>/info/keyProperties`). */
+  async catalogItemRasterInfo(objectId) {
+    const info = await layer.getCatalogItemRasterInfo(objectId);
+    return {
+      bandCount: info.bandCount,
+      pixelType: info.pixelType,
+      width: info.width,
+      height: info.height,
+      extent: info.extent.toJSON(),
+      keyProperties: info.keyProperties ?? null,
+    };
+  },
+
+  /** The service's boundary polygon (queryBoundary). */
+  async queryBoundary() {
+    const result = await layer.queryBoundary({});
+    return { area: result.area, geometry: result.geometry.toJSON() };
+  },
+
+  /** Per-band statistics and histograms of the view's extent (computeStatisticsHistograms). */
+  async computeStatisticsHistograms() {
+    const result = await layer.computeStatisticsHistograms({ geometry: view.extent });
+    return { statistics: result.statistics, histograms: result.histograms };
+  },
+
+  /** What the layer draws with: its renderer type and the raster info the SDK keeps. */
+  rendering: () => ({
+    renderer: layer.renderer?.type ?? null,
+    dataType: layer.serviceRasterInfo?.dataType ?? null,
+    hasRasterAttributeTable: Boolean(layer.serviceRasterInfo?.attributeTable),
+    colormapEntries: layer.serviceRasterInfo?.colormap?.length ?? 0,
+  }),
 
   viewExtent: () => view.extent.toJSON(),
   /** Every URL the page fetched (resource timing), to prove no request left 127.0.0.1. */
