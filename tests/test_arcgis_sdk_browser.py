@@ -108,7 +108,7 @@ def assert_only_local_traffic(driver: Any) -> None:
     assert urls and all(urlparse(url).hostname == "127.0.0.1" for url in urls), urls
 
 
-def test_imagery_layer_loads_and_draws(sdk, server_url, services):
+def test_imagery_layer_loads_and_draws(sdk, server_url):
     state = open_layer(sdk, server_url, "SampleMultispectral")
 
     assert_loaded(state)
@@ -188,7 +188,7 @@ def exported_tiff(server_url: str, name: str, query: dict) -> np.ma.MaskedArray:
         return dataset.read(masked=True)
 
 
-def test_pixel_filter_receives_the_services_values_as_lerc(sdk, server_url, services):
+def test_pixel_filter_receives_the_services_values_as_lerc(sdk, server_url):
     state = open_layer(sdk, server_url, "SampleMultispectral", {"pixelFilter": True})
 
     assert_loaded(state)

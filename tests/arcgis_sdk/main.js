@@ -6,7 +6,6 @@ import EsriMap from "@arcgis/core/Map.js";
 import Point from "@arcgis/core/geometry/Point.js";
 import ImageryLayer from "@arcgis/core/layers/ImageryLayer.js";
 import RasterFunction from "@arcgis/core/layers/support/RasterFunction.js";
-import MosaicRule from "@arcgis/core/layers/support/MosaicRule.js";
 import MapView from "@arcgis/core/views/MapView.js";
 import * as reactiveUtils from "@arcgis/core/core/reactiveUtils.js";
 
@@ -29,10 +28,20 @@ function describe(error) {
 
 /** Resolves once the view and every layer view have drawn what was asked for. */
 async function settled() {
-  await reactiveUtils.whenOnce(() => view.ready);
-  await new Promise((resolve) => setTimeout(resolve, 50)); // let a property change schedule its fetch
-  await reactiveUtils.whenOnce(() => !view.updating);
+  await reactiveUtils.whenOnce(() => view.ready && !view.updating);
   return { updating: view.updating };
+}
+
+/** Applies a change that must make the layer fetch a new image; resolves once that image is drawn. */
+async function redrawnAfter(change) {
+  const exportsBefore = exportCount();
+  await change();
+  while (exportCount() === exportsBefore) await new Promise((resolve) => setTimeout(resolve, 20));
+  return settled();
+}
+
+function exportCount() {
+  return requests.filter((r) => r.url.endsWith("/exportImage")).length;
 }
 
 /** Per-band count, sum, min and max of the valid pixels of a pixel block. */
@@ -102,15 +111,16 @@ window.sdk = {
     } catch (error) {
       return { loadError: describe(error) };
     }
-    view = new MapView({
-      container: "view",
-      map: new EsriMap({ layers: [layer] }),
-      extent: layer.fullExtent,
-      ui: { components: [] },
+    let layerView = null;
+    await redrawnAfter(async () => {
+      view = new MapView({
+        container: "view",
+        map: new EsriMap({ layers: [layer] }),
+        extent: layer.fullExtent,
+        ui: { components: [] },
+      });
+      layerView = await view.whenLayerView(layer);
     });
-    await view.when();
-    const layerView = await view.whenLayerView(layer);
-    await settled();
     return {
       loadError: null,
       layerViewUpdating: layerView.updating,
@@ -122,7 +132,6 @@ window.sdk = {
     };
   },
 
-  settled,
   picture,
 
   /** The layer's identify at a map point (x, y in the view's spatial reference). */
@@ -137,20 +146,13 @@ window.sdk = {
     };
   },
 
-  async setRasterFunction(json) {
-    layer.rasterFunction = json ? RasterFunction.fromJSON(json) : null;
-    return settled();
-  },
-
-  async setMosaicRule(json) {
-    layer.mosaicRule = json ? MosaicRule.fromJSON(json) : null;
-    return settled();
+  setRasterFunction(json) {
+    return redrawnAfter(() => { layer.rasterFunction = json ? RasterFunction.fromJSON(json) : null; });
   },
 
   /** Sets the view's time extent (epoch milliseconds). */
-  async setTime(start, end) {
-    view.timeExtent = { start: new Date(start), end: new Date(end) };
-    return settled();
+  setTime(start, end) {
+    return redrawnAfter(() => { view.timeExtent = { start: new Date(start), end: new Date(end) }; });
   },
 
   /** The SDK's RasterInfo of one catalog item (its `<oid>/info` and `<oid>/info/keyProperties`). */
