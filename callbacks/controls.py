@@ -71,10 +71,16 @@ def fill_controls(options: dict | None, params: dict | None) -> dict:
         "preset_options": list(options["presets"]),
         "preset": None,
         "rule_options": options["raster_functions"],
+        "rule_placeholder": default_rule_label(options.get("default_function")),
         "method_options": mosaic_method_options(options["mosaic_methods"]),
         "field_options": options["sort_fields"],
         "slider": slider_config(options["time"]),
     }
+
+
+def default_rule_label(function: str | None) -> str:
+    """What the empty rendering-rule dropdown means: the function the service applies unasked."""
+    return f"Service default ({function})" if function else "Service default"
 
 
 def apply_controls(current: dict | None, options: dict | None, custom_rule_blur: int | None = None,
@@ -119,6 +125,7 @@ def register(app: Dash) -> None:
             "preset_options": Output(ids.BAND_PRESET, "options"),
             "preset": Output(ids.BAND_PRESET, "value"),
             "rule_options": Output(ids.RENDERING_RULE, "options"),
+            "rule_placeholder": Output(ids.RENDERING_RULE, "placeholder"),
             "method_options": Output(ids.MOSAIC_METHOD, "options"),
             "field_options": Output(ids.SORT_FIELD, "options"),
             "slider": {key: Output(ids.TIME_RANGE, key) for key in ("min", "max", "marks", "step", "disabled")},

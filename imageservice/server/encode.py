@@ -51,6 +51,7 @@ DEFAULT_QUALITY = 75
 PNG_COMPRESS_LEVEL = 1                   # fast zlib settings: images are made on every map move;
 PNG_STRATEGY = zlib.Z_RLE                # run-length matching is faster and smaller on imagery
 TRANSPARENT_INDEX = 255                  # palette slot of masked pixels in png8 / gif
+PICTURE_FORMATS = ("jpgpng", "png", "png32", "png24", "png8", "jpg", "bmp", "gif")   # drawn to 8-bit RGB
 PICTURES = {                             # format -> (Pillow format, content type, extension)
     "png": ("PNG", "image/png", "png"),
     "jpg": ("JPEG", "image/jpeg", "jpg"),
@@ -112,7 +113,7 @@ def encode(data: np.ma.MaskedArray, *, format: str, pixel_type: str | None,
         return raw(data, interleave=key), "application/octet-stream", key
     if key == "lerc":
         return encode_lerc(data, compression_tolerance), LERC_CONTENT_TYPE, LERC_EXTENSION
-    if key not in ("jpgpng", "png", "png32", "png24", "png8", "jpg", "bmp", "gif"):
+    if key not in PICTURE_FORMATS:
         raise BadParameter("'format' parameter is invalid.")
     rgb, masked = display_rgb(data, statistics)
     rgb[masked] = 0

@@ -20,6 +20,7 @@ from PIL import Image
 
 from .args import Args
 from .catalog import Service
+from .multidimensional import requested_variable
 from .operations import band_list, checked_bands, json_object
 from .rasterfunctions import Node, colormap_table, innermost, resolve
 from .thematic import class_names
@@ -94,7 +95,10 @@ def grey_labels(service: Service, args: Args, node: Node | None) -> tuple[str, s
     if node is not None:
         return "High", "Low"
     ids = band_list(args, service) or [0]
-    low, high = service.statistics[ids[0]][:2]
+    variable = requested_variable(service, args.get("variable"))
+    if variable is None and service.multidimensional is not None:
+        variable = service.multidimensional.variables[0]     # what exportImage shows by default
+    low, high = (variable.statistics if variable is not None else service.statistics[ids[0]])[:2]
     return f"High : {high:g}", f"Low : {low:g}"
 
 

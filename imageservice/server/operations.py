@@ -7,6 +7,7 @@ router and these functions can be tested on their own.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,16 +25,17 @@ from shapely.geometry.base import BaseGeometry
 
 from .args import Args
 from .catalog import Item, Service
-from .encode import apply_no_data, encode
+from .encode import PICTURE_FORMATS, apply_no_data, encode
 from .errors import BadParameter
 from .lercformat import lerc_version
 from .lercformat import tolerance as lerc_tolerance
 from .limits import RGB_BANDS, SIZE_LIMIT, MemoryBudget, band_list_limit
 from .mosaic import Grid, ground_cell_size, read_mosaic, read_point, select_items
+from .multidimensional import shown_variable, slice_definition
 from .query import MAX_RECORD_COUNT, esri_rings, query_geometry
 from .rasterfunctions import apply_rendering_rule, function_infos, required_bands
 from .spatial import esri_sr, parse_sr, transform_points
-from .thematic import with_default_rendering
+from .thematic import colormap_rule
 
 CURRENT_VERSION = 11.1
 MAX_IMAGE_SIZE = 4100
@@ -86,7 +88,7 @@ def service_root(service: Service) -> dict:
         "maxValues": [s[1] for s in service.statistics],
         "meanValues": [s[2] for s in service.statistics],
         "stdvValues": [s[3] for s in service.statistics],
-        "hasMultidimensions": False,
+        "hasMultidimensions": service.multidimensional is not None,
         "minPixelSize": 0,
         "maxPixelSize": 0,
         "datasetFormat": "AMD" if mosaic else "TIFF",
@@ -260,6 +262,10 @@ def output_statistics(service: Service, args: Args) -> list[tuple[float, float, 
     rendering rule (the processed values have their own range)."""
     if args.get("renderingRule") is not None:
         return None
+    if service.multidimensional is not None:        # one band, drawn over its variable's range
+        mosaic_rule = {str(k).lower(): v for k, v in (request_mosaic_rule(service, args) or {}).items()}
+        shown = shown_variable(service.multidimensional, mosaic_rule)
+        return None if shown is None else [shown.statistics]
     band_ids = band_list(args, service)
     if band_ids is None:
         return list(service.statistics)
@@ -269,10 +275,27 @@ def output_statistics(service: Service, args: Args) -> list[tuple[float, float, 
 # ----------------------------------------------------------------------------------------------
 # Shared pixel pipeline
 
+def with_default_rendering(service: Service, args: Args) -> Args:
+    """The request with the rendering ArcGIS applies unasked when it asks for a picture and names
+    neither a rule nor bands: the publisher's default template (the first rasterFunctionInfos
+    entry), else the colormap of a thematic service; data formats (tiff, lerc, bip, bsq) keep the
+    raw values."""
+    if ("renderingRule" in args or "bandIds" in args
+            or (args.get("format") or "jpgpng").lower() not in PICTURE_FORMATS):
+        return args
+    if service.default_raster_function is not None:
+        rule = {"rasterFunction": service.default_raster_function}
+    elif service.colormap:
+        rule = colormap_rule(service)
+    else:
+        return args
+    return args.with_value("renderingRule", json.dumps(rule))
+
+
 def processed_pixels(service: Service, args: Args, grid: Grid,
                      band_ids: list[int] | None = None) -> np.ma.MaskedArray:
     """Mosaic the items the request selects onto `grid`, then its renderingRule, then `band_ids`."""
-    mosaic_rule = json_object(args, "mosaicRule")
+    mosaic_rule = request_mosaic_rule(service, args)
     rule = json_object(args, "renderingRule")
     west, south, east, north = grid.bounds
     xs, ys = transform_points(grid.crs, service.crs, [(west + east) / 2], [(south + north) / 2])
@@ -289,6 +312,17 @@ def processed_pixels(service: Service, args: Args, grid: Grid,
     if band_ids is None:
         return data
     return data[checked_bands(band_ids, data.shape[0])]
+
+
+def request_mosaic_rule(service: Service, args: Args) -> dict | None:
+    """The request's mosaicRule; on a multidimensional service a `sliceId` replaces its
+    multidimensionalDefinition with that slice's."""
+    mosaic_rule = json_object(args, "mosaicRule")
+    slice_id = args.integer("sliceId")
+    if slice_id is None or service.multidimensional is None:
+        return mosaic_rule
+    kept = {key: value for key, value in (mosaic_rule or {}).items() if key.lower() != "multidimensionaldefinition"}
+    return {**kept, "multidimensionalDefinition": slice_definition(service, slice_id)}
 
 
 def mosaic_operation(mosaic_rule: dict | None) -> str:
@@ -417,7 +451,10 @@ def identify(service: Service, args: Args) -> dict:
     max_items = args.integer("maxItemCount", MAX_RECORD_COUNT)
     if max_items < 0:
         raise BadParameter("'maxItemCount' parameter is invalid.")
-    items = items_at(service, args, x, y)[:min(max_items, MAX_RECORD_COUNT)]
+    items = items_at(service, args, x, y)
+    if service.multidimensional is not None and args.boolean("processAsMultidimensional", False):
+        items.sort(key=service.multidimensional.slice_key)     # one entry per slice, in slice order
+    items = items[:min(max_items, MAX_RECORD_COUNT)]
     samples = [read_point(service, item, x, y, service.crs) for item in items]
     return_geometry = args.boolean("returnGeometry", True)
     features = []
@@ -436,14 +473,14 @@ def identify(service: Service, args: Args) -> dict:
         "geometryType": "esriGeometryPolygon",
         "features": features,
     }
-    operation = mosaic_operation(json_object(args, "mosaicRule"))
+    operation = mosaic_operation(request_mosaic_rule(service, args))
     result["catalogItemVisibilities"] = visibilities([s is not None for s in samples], operation)
     return result
 
 
 def items_at(service: Service, args: Args, x: float, y: float) -> list[Item]:
     """The items the request's mosaic rule and time select whose footprint holds the point."""
-    items = select_items(service, json_object(args, "mosaicRule"), args.time_range(), (x, y))
+    items = select_items(service, request_mosaic_rule(service, args), args.time_range(), (x, y))
     point = Point(x, y)
     return [item for item in items if item.footprint.intersects(point)]
 

@@ -27,9 +27,11 @@ from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.transform import from_origin
 
+from .oceancube import ensure_ocean_cube
+
 SAMPLE_SERVICES = ("SampleMultispectral", "SampleElevation", "SampleLandCover", "SampleWind")
 DEFAULT_SIZE = 1280                      # 1280 cells of 30 m: a 38.4 km square
-GENERATOR_VERSION = 4                    # bump when the output changes, so stale copies are rebuilt
+GENERATOR_VERSION = 5                    # bump when the output changes, so stale copies are rebuilt
 SIDECAR = "catalog.json"
 
 CRS_UTM10N = CRS.from_epsg(32610)
@@ -107,6 +109,7 @@ def ensure_sample_data(root: Path, *, size: int = DEFAULT_SIZE) -> Path:
             _replace_folder(temp, target, size)
         finally:
             shutil.rmtree(temp, ignore_errors=True)
+    ensure_ocean_cube(root)
     return root
 
 
@@ -448,6 +451,7 @@ def _write_multispectral(folder: Path, landscape: Landscape) -> None:
         "serviceDataType": "esriImageServiceDataTypeGeneric",
         "bandNames": list(BAND_NAMES),
         "displayRanges": DISPLAY_RANGES,
+        "defaultRasterFunction": "Natural Color",   # the publisher's default rendering
         "startTimeField": "AcquisitionDate",
         # Least cloudy on top, so the first view (and every time window) shows the clearest scenes.
         "defaultMosaicMethod": "ByAttribute",

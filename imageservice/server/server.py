@@ -32,6 +32,7 @@ from .args import Args
 from .catalog import Item, Service, load_services
 from .errors import UNABLE_TO_COMPLETE, ArcGISError, BadParameter, NotFound
 from .limits import MAX_BODY_BYTES, MemoryBudget, budget_from_environment
+from .multidimensional import multidimensional_info, slices
 from .query import featureset_to_geojson, run_query
 from .rasterfunctions import function_infos
 from .sampledata import ensure_sample_data
@@ -242,11 +243,16 @@ class ImageServerViews:
                 lambda service, args: operations.compute_histograms(service, args, self.budget)),
             "getsamples": json_operation(lambda service, args: operations.get_samples(service, args)),
             "keyproperties": json_operation(lambda service, args: operations.key_properties(service)),
+            "multidimensionalinfo": json_operation(
+                lambda service, args: multidimensional_info(service, args.get("returnDimensionValues"))),
+            "slices": json_operation(lambda service, args: slices(service, args.json("multidimensionalDefinition"))),
             "rasterfunctioninfos": json_operation(lambda service, args: raster_function_infos(service)),
             "computestatisticshistograms": json_operation(
                 lambda service, args: statistics.compute_statistics_histograms(service, args, self.budget)),
-            "histograms": json_operation(lambda service, args: statistics.service_histograms(service)),
-            "statistics": json_operation(lambda service, args: statistics.service_statistics(service)),
+            "histograms": json_operation(
+                lambda service, args: statistics.service_histograms(service, args.get("variable"))),
+            "statistics": json_operation(
+                lambda service, args: statistics.service_statistics(service, args.get("variable"))),
             "queryboundary": json_operation(lambda service, args: boundary.query_boundary(service, args)),
             "legend": json_operation(lambda service, args: legend.legend(service, args)),
             "colormap": json_operation(lambda service, args: thematic.colormap_resource(service)),

@@ -17,6 +17,7 @@ import numpy as np
 from .args import Args
 from .catalog import OVERVIEW_SIZE, Service, open_dataset
 from .limits import MemoryBudget
+from .multidimensional import VARIABLE_FIELD, Variable, requested_variable
 from .operations import histogram, summarise_area
 
 HISTOGRAM_BINS = 256
@@ -51,28 +52,34 @@ def statistics_object(band: np.ma.MaskedArray) -> dict:
     }
 
 
-def service_statistics(service: Service) -> dict:
+def service_statistics(service: Service, variable: str | None = None) -> dict:
     """The `statistics` resource: the service's per-band statistics (those of the root's
-    min/max/mean/stdvValues)."""
+    min/max/mean/stdvValues), or one multidimensional `variable`'s."""
+    chosen = requested_variable(service, variable)
+    rows = [chosen.statistics] if chosen is not None else service.statistics
     return {"statistics": [{"min": low, "max": high, "mean": mean, "standardDeviation": stdv}
-                           for low, high, mean, stdv in service.statistics]}
+                           for low, high, mean, stdv in rows]}
 
 
-def service_histograms(service: Service) -> dict:
-    """The `histograms` resource: one histogram per band over all items, with the binning
-    computeHistograms uses (a bin per value for integers within 256 values, else 256 bins)."""
-    return {"histograms": list(pooled_histograms(service))}
+def service_histograms(service: Service, variable: str | None = None) -> dict:
+    """The `histograms` resource: one histogram per band over all items (of one multidimensional
+    `variable`'s slices), with the binning computeHistograms uses (a bin per value for integers
+    within 256 values, else 256 bins)."""
+    return {"histograms": list(pooled_histograms(service, requested_variable(service, variable)))}
 
 
 @lru_cache(maxsize=32)
-def pooled_histograms(service: Service) -> tuple[dict, ...]:
+def pooled_histograms(service: Service, variable: Variable | None = None) -> tuple[dict, ...]:
     result = []
-    for band, (low, high, _, _) in enumerate(service.statistics):
+    statistics = [variable.statistics] if variable is not None else service.statistics
+    items = [item for item in service.items
+             if variable is None or item.attributes.get(VARIABLE_FIELD) == variable.name]
+    for band, (low, high, _, _) in enumerate(statistics):
         integral = service.pixel_type[0] in "US" and high - low < HISTOGRAM_BINS
         edges = (np.arange(low - 0.5, high + 1.0, 1.0) if integral
                  else np.linspace(low, high if high > low else low + 1, HISTOGRAM_BINS + 1))
         counts = np.zeros(len(edges) - 1, np.int64)
-        for item in service.items:
+        for item in items:
             values = overview(item.path)[band].compressed().astype(np.float64)
             counts += np.histogram(values, bins=edges)[0]
         result.append({"size": len(counts), "min": float(edges[0]), "max": float(edges[-1]),

@@ -11,7 +11,6 @@ picture exported without a renderingRule is drawn through the colormap; `{"raste
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,13 +18,11 @@ from typing import TYPE_CHECKING, Any
 import rasterio
 from rasterio.enums import ColorInterp
 
-from .args import Args
 from .errors import UnableToComplete
 
 if TYPE_CHECKING:
     from .catalog import Service
 
-RAW_FORMATS = ("tiff", "bip", "bsq", "lerc")
 COLOUR_COLUMNS = ("Red", "Green", "Blue")
 
 
@@ -100,12 +97,3 @@ def colormap_rule(service: Service) -> dict:
     return {"rasterFunction": "Colormap",
             "rasterFunctionArguments": {"Colormap": [list(entry) for entry in service.colormap]},
             "variableName": "Raster"}
-
-
-def with_default_rendering(service: Service, args: Args) -> Args:
-    """exportImage arguments with the colormap as renderingRule, when ArcGIS would draw through
-    it: a picture format, no renderingRule and no bandIds."""
-    picture = (args.get("format") or "jpgpng").lower() not in RAW_FORMATS
-    if not service.colormap or not picture or "renderingRule" in args or "bandIds" in args:
-        return args
-    return args.with_value("renderingRule", json.dumps(colormap_rule(service)))
