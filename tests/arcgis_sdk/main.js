@@ -100,11 +100,13 @@ window.sdk = {
   requests,
   filtered,
 
-  /** Loads an ImageryLayer from `url` (layer properties in `options`) into a MapView on its extent. */
+  /** Loads an ImageryLayer from `url` into a MapView on its extent: `options` are layer properties,
+   * `rasterFunction` as ArcGIS JSON and `pixelFilter: true` for the recording filter. */
   async open(url, options = {}) {
-    const { pixelFilter, ...properties } = options;
+    const { pixelFilter, rasterFunction, ...properties } = options;
     view?.destroy();
     layer = new ImageryLayer({ url, ...properties });
+    if (rasterFunction) layer.rasterFunction = RasterFunction.fromJSON(rasterFunction);
     if (pixelFilter) layer.pixelFilter = recordingPixelFilter;
     try {
       await layer.load();
