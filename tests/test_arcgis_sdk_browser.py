@@ -26,7 +26,6 @@ from selenium.webdriver.support.ui import WebDriverWait
 from shapely.geometry import Polygon
 from shapely.ops import unary_union
 
-from imageservice.server.catalog import Service
 from server_fixtures import sample_root, server_url, services  # noqa: F401  (pytest fixtures)
 
 pytestmark = pytest.mark.browser
