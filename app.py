@@ -8,9 +8,13 @@ library, through its public names only.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 from pathlib import Path
+from typing import Any
+
+import flask
 
 from dash import Dash
 
@@ -57,7 +61,7 @@ def create_app(
         mount_sample_server(app, data_dir)
     if proxy_config is not None:
         install_proxy(app.server, proxy_config, prefix=app.config.requests_pathname_prefix)
-    app.layout = build_layout(service_url=service_url, basemap=basemap_key)
+    app.layout = functools.partial(page, app, service_url, basemap_key, layer_options, proxy_config)
     register_layers(app, fetch_policy=fetch_policy)
     basemap.register(app)
     service.register(app, layer_options, proxy_config)
@@ -68,6 +72,14 @@ def create_app(
     for tool in (pixel, catalog, info, histogram, swipe, multidim):
         tool.register(app)
     return app
+
+
+def page(app: Dash, service_url: str, basemap_key: str, layer_options: dict | None,
+         proxy_config: ProxyConfig | None) -> Any:
+    """The layout for each page load, with the service already open when it can be (its root
+    JSON is shared with the opening callbacks), so the first image needs no callback round trip."""
+    opened = service.first_view(app, service_url, layer_options, proxy_config) if flask.has_request_context() else None
+    return build_layout(service_url=service_url, basemap=basemap_key, opened=opened)
 
 
 def mount_sample_server(app: Dash, data_dir: Path) -> None:

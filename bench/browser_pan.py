@@ -1,14 +1,17 @@
-"""The dashboard against esri-leaflet 3.1.0 in headless Chromium: one scripted pan/zoom sequence.
+"""The dashboard against esri-leaflet 3.1.0 in headless Chromium: page load, then one scripted pan/zoom sequence.
 
-Both pages show the same embedded service (the dashboard under gunicorn, as `scripts/serve.sh` runs
-it; the esri-leaflet page from another 127.0.0.1 port, pointed at the dashboard's /arcgis), with the
-same map size, start view and rendering rule. The same probe (bench/pan_probe.js) is injected into
-both before their own scripts. Per move: exportImage requests the browser sent (DevTools network
-log), time from the move to the moment the picture for the final view is on screen, and stale
-pictures (one that came on screen although a newer exportImage had already been asked for).
-Rounds alternate which page goes first; every page run gets a fresh browser (an empty cache).
+Both pages show the same embedded service (the dashboard as the README starts it, `scripts/run.sh`,
+or under gunicorn as `scripts/serve.sh` runs it with `--server gunicorn`; the esri-leaflet page from
+another 127.0.0.1 port, pointed at the dashboard's /arcgis), with the same map size, rendering rule
+and start view (the service's extent). The same probe (bench/pan_probe.js) is injected into both
+before their own scripts. Page load: time from navigation to the first exportImage picture on
+screen, and the exportImage requests sent until the page is quiet. Per move: exportImage requests
+the browser sent (DevTools network log), time from the move to the moment the picture for the final
+view is on screen, and stale pictures (one that came on screen for bounds or a size the map no
+longer showed). Rounds alternate which page goes first; every page run gets a fresh browser (an
+empty cache). Every run's figures are printed, then the medians.
 
-    python -m bench.browser_pan [--rounds 3] [--size N] [--data DIR]
+    python -m bench.browser_pan [--rounds 5] [--size N] [--data DIR] [--server run|gunicorn]
     python -m bench.browser_pan --rounds 1 --size 256        # a smoke run, about a minute
 
 Needs Chromium + chromedriver and `npm ci --prefix tests/js` (scripts/setup.sh test does both).
@@ -39,10 +42,10 @@ from imageservice.metadata import parse_service_info
 from imageservice.server.sampledata import DEFAULT_SIZE, ensure_sample_data
 
 from .common import REPO_ROOT
-from .hosting import chromium, production_stack
+from .hosting import chromium, production_stack, run_script
 
 SERVICE_PATH = "/arcgis/rest/services/SampleMultispectral/ImageServer"
-RENDERING_RULE = {"rasterFunction": "Natural Color"}  # what the dashboard opens the sample service with
+RENDERING_RULE = None  # what the dashboard opens a service with: none, the publisher's default applies
 PROBE = (Path(__file__).parent / "pan_probe.js").read_text()
 PEER_PAGE = "bench/esri_leaflet_pan.html"
 PEER_LIBRARY = REPO_ROOT / "tests" / "js" / "node_modules" / "esri-leaflet" / "dist" / "esri-leaflet.js"
@@ -71,6 +74,21 @@ class Page:
     name: str
     url: str
     map_expression: str  # JS that gives the page's Leaflet map
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    first_image_ms: float | None  # from navigation to the first exportImage picture on screen
+    requests: int  # exportImage requests sent until the page was quiet
+    callbacks: int  # Dash callback POSTs sent meanwhile
+    stale: int
+
+
+@dataclass(frozen=True)
+class PageRun:
+    load: LoadResult
+    moves: list[MoveResult]
+    stale_offsets: list[float | None]  # how far off (screen px; None: another size) each stale picture was
 
 
 @dataclass(frozen=True)
@@ -112,15 +130,25 @@ def js(driver: Any, page: Page, body: str, *args: Any) -> Any:
     return driver.execute_script(f"const map = {page.map_expression}; {body}", *args)
 
 
-def open_page(page: Page, start: dict) -> Any:
-    """A fresh browser on the page, at the start view once its first picture is on screen."""
+LOADED = """const b = window.__bench, last = b.assigned.length ? b.assigned[b.assigned.length - 1].t : 0;
+    return {first: b.shown.length ? b.shown[0].t : null, quiet: performance.now() - last, stale: b.stale.length};"""
+
+
+def open_page(page: Page, start: dict) -> tuple[Any, LoadResult]:
+    """A fresh browser on the page, once its first picture is on screen and nothing new was asked
+    for QUIET_MS; then at the start view (normally where the page already is). Returns what the load took."""
     driver = chromium(network_log=True)
     driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": PROBE})
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
+                           {"source": f"window.__bench.getMap = () => {page.map_expression};"})
     driver.get(page.url)
-    WebDriverWait(driver, LOAD_SECONDS, poll_frequency=0.2).until(
-        lambda d: d.execute_script(f"return Boolean({page.map_expression}) && window.__bench.shown.length > 0;"))
+    WebDriverWait(driver, LOAD_SECONDS, poll_frequency=0.1).until(
+        lambda d: (lambda r: r["first"] is not None and r["quiet"] > QUIET_MS)(d.execute_script(LOADED)))
+    loaded = driver.execute_script(LOADED)
+    sent = sent_requests(driver)
+    load = LoadResult(loaded["first"], sent["exportImage"], sent["callbacks"], loaded["stale"])
     run_move(driver, page, [("setView", [start["center"], start["zoom"]], 0)])
-    return driver
+    return driver, load
 
 
 def map_size(driver: Any, page: Page) -> tuple[int, int]:
@@ -167,8 +195,8 @@ def sent_requests(driver: Any) -> Counter:
     return sent
 
 
-def run_page(page: Page, start: dict) -> list[MoveResult]:
-    driver = open_page(page, start)
+def run_page(page: Page, start: dict) -> PageRun:
+    driver, load = open_page(page, start)
     try:
         results = []
         for name, actions in MOVES:
@@ -177,7 +205,8 @@ def run_page(page: Page, start: dict) -> list[MoveResult]:
             sent = sent_requests(driver)
             results.append(MoveResult(name, sent["exportImage"], sent["callbacks"], result["timeToImage"],
                                       result["requested"], result["received"], result["stale"], result["finalUrl"]))
-        return results
+        offsets = driver.execute_script("return window.__bench.stale.map(s => isFinite(s.off) ? s.off : null);")
+        return PageRun(load, results, [None if o is None else round(o, 1) for o in offsets])
     finally:
         driver.quit()
 
@@ -206,10 +235,45 @@ def parameter_differences(ours: str, theirs: str) -> list[str]:
             for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
 
 
-def report(runs: dict[str, list[list[MoveResult]]], size: tuple[int, int], options: argparse.Namespace) -> None:
+def print_run(label: str, round_index: int, run: PageRun) -> None:
+    """One page run's raw figures, as they come."""
+    moves = run.moves
+    print(f"- round {round_index + 1}, {label}: first image {ms(run.load.first_image_ms)} ms, "
+          f"{run.load.requests} exportImage and {run.load.callbacks} callback requests at load, "
+          f"{run.load.stale} stale at load; moves: requests {[m.requests for m in moves]} "
+          f"(total {sum(m.requests for m in moves)}), ms {[None if m.time_to_image_ms is None else round(m.time_to_image_ms) for m in moves]}, "
+          f"stale {sum(m.stale for m in moves)}, px off {run.stale_offsets}", flush=True)
+
+
+def report_load(runs: dict[str, list[PageRun]]) -> None:
     dash, peer = runs["dashboard"], runs["esri-leaflet"]
-    print("# Pan/zoom in headless Chromium: dashboard vs esri-leaflet 3.1.0\n")
-    print(f"gunicorn {options.workers} workers x {options.threads} threads; sample data {options.size} px. "
+    print("\nPage load, median over rounds:\n")
+    print("| page | first image ms | exportImage requests at load | callback POSTs at load | stale at load |")
+    print("|---|---:|---:|---:|---:|")
+    for label, page_runs in runs.items():
+        loads = [r.load for r in page_runs]
+        print(f"| {label} | {ms(median_or_none([l.first_image_ms for l in loads]))} | "
+              f"{statistics.median(l.requests for l in loads):g} | {statistics.median(l.callbacks for l in loads):g} | "
+              f"{sum(l.stale for l in loads)} |")
+    ratios = [d.load.first_image_ms / p.load.first_image_ms for d, p in zip(dash, peer)
+              if d.load.first_image_ms and p.load.first_image_ms]
+    if ratios:
+        print(f"\n- first image, dashboard / esri-leaflet, median of the rounds' ratios: "
+              f"**{statistics.median(ratios):.2f}** (target: at most 1.30); per round {[round(r, 2) for r in ratios]}")
+    totals = {label: statistics.mean(r.load.requests + sum(m.requests for m in r.moves) for r in page_runs)
+              for label, page_runs in runs.items()}
+    print(f"- exportImage requests for page load + {len(MOVES)} moves, mean per round: dashboard "
+          f"{totals['dashboard']:.1f}, esri-leaflet {totals['esri-leaflet']:.1f}, ratio "
+          f"**{ratio(totals['dashboard'], totals['esri-leaflet'])}** (target: at most 1.00)")
+
+
+def report(results: dict[str, list[PageRun]], size: tuple[int, int], options: argparse.Namespace) -> None:
+    runs = {label: [r.moves for r in page_run] for label, page_run in results.items()}
+    dash, peer = runs["dashboard"], runs["esri-leaflet"]
+    print("\n# Pan/zoom in headless Chromium: dashboard vs esri-leaflet 3.1.0\n")
+    server = ("scripts/run.sh (waitress)" if options.server == "run"
+              else f"gunicorn {options.workers} workers x {options.threads} threads")
+    print(f"{server}; sample data {options.size} px. "
           f"Map {size[0]}x{size[1]} px on both pages, {len(MOVES)} moves, {options.rounds} round(s); requests are the "
           f"mean per round, times the median over rounds (ms from the move to its final picture on screen).\n")
     print("| move | requests dashboard | requests esri-leaflet | ms dashboard | ms esri-leaflet | time ratio |")
@@ -247,11 +311,14 @@ def report(runs: dict[str, list[list[MoveResult]]], size: tuple[int, int], optio
                    for key in ("requested_ms", "received_ms", "time_to_image_ms")]
         print(f"| {label} | " + " | ".join(ms(c) for c in columns)
               + f" | {statistics.mean(r.callbacks for r in moves):.1f} |")
+    report_load(results)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.browser_pan", description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--server", choices=["run", "gunicorn"], default="run",
+                        help="the dashboard as scripts/run.sh starts it (default), or under gunicorn as scripts/serve.sh does")
     parser.add_argument("--size", type=int, default=DEFAULT_SIZE, help="sample data size in pixels")
     parser.add_argument("--data", type=Path, help="keep the sample data here and reuse it")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
@@ -262,8 +329,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-pan-") as scratch, static_server() as static:
         data = ensure_sample_data(options.data or Path(scratch) / "data", size=options.size)
-        with production_stack(data, Path(scratch) / "logs", celery=False, workers=options.workers,
-                              threads=options.threads) as stack:
+        logs = Path(scratch) / "logs"
+        stack_context = (run_script(data, logs) if options.server == "run" else
+                         production_stack(data, logs, celery=False, workers=options.workers, threads=options.threads))
+        with stack_context as stack:
             service_url = stack.url + SERVICE_PATH
             metadata = requests.get(service_url, params={"f": "json"}, timeout=30).json()
             dashboard = Page("dashboard", stack.url + "/", "window.imageMapLayer && window.imageMapLayer.mapOf('main')")
@@ -277,14 +346,18 @@ def main() -> None:
                 start = start_view(probe, dashboard, list(parse_service_info(metadata).extent_latlng))
             finally:
                 probe.quit()
+            south, west, north, east = parse_service_info(metadata).extent_latlng
             query = urlencode({"url": service_url, "width": size[0], "height": size[1],
-                               "renderingRule": json.dumps(RENDERING_RULE, separators=(",", ":"))})
+                               "renderingRule": json.dumps(RENDERING_RULE, separators=(",", ":")),
+                               "bounds": json.dumps([[south, west], [north, east]])})
             peer = Page("esri-leaflet", f"{static}/{PEER_PAGE}?{query}", "window.map")
-            runs: dict[str, list[list[MoveResult]]] = {"dashboard": [], "esri-leaflet": []}
+            runs: dict[str, list[PageRun]] = {"dashboard": [], "esri-leaflet": []}
+            print("Every run:\n")
             for round_index in range(options.rounds):
                 order = (dashboard, peer) if round_index % 2 == 0 else (peer, dashboard)
                 for page in order:
                     runs[page.name].append(run_page(page, start))
+                    print_run(page.name, round_index, runs[page.name][-1])
     report(runs, size, options)
 
 

@@ -27,7 +27,10 @@ MOSAIC_SERVICE = "SampleMultispectral"
 SCENE_SERVICE = "BenchScene"  # one scene of the mosaic as its own single-raster service
 START_TIMEOUT = 60.0
 REQUEST_TIMEOUT = 60.0
-CLIENTS = (1, 4)  # sequential, then 4 concurrent clients
+CLIENTS = (1, 2)  # sequential, then 2 concurrent clients (the machine's 2 cores)
+RUN_SCRIPT = REPO_ROOT / "scripts" / "run.sh"
+# TiTiler lives in a virtual environment of its own (README.md, "TiTiler"), not in the project's extras.
+TITILER_VENV = REPO_ROOT / ".venv-titiler"
 
 T = TypeVar("T")
 
@@ -50,11 +53,49 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def titiler_python() -> str:
+    """The Python that runs TiTiler: the bench's own TiTiler environment when it exists."""
+    python = TITILER_VENV / "bin" / "python"
+    return str(python) if python.exists() else sys.executable
+
+
+def titiler_version() -> str:
+    return subprocess.run([titiler_python(), "-c", "import titiler.core; print(titiler.core.__version__)"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
 @contextmanager
 def running(*command: str, probe_path: str) -> Iterator[str]:
-    """Start `python -m bench.servers <command> <port>` and yield its base URL once `probe_path` answers."""
+    """Start `python -m bench.servers <command> <port>` with titiler_python() and yield its base URL
+    once `probe_path` answers."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "bench.servers", *command, str(port)], cwd=REPO_ROOT)
+    with serving([titiler_python(), "-m", "bench.servers", *command, str(port)], port, probe_path) as base:
+        yield base
+
+
+@contextmanager
+def readme_server(data_root: Path) -> Iterator[str]:
+    """The embedded ImageServer as the README runs it: `scripts/run.sh --port P --data-dir DIR`
+    (the dashboard under waitress, the ImageServer at /arcgis). Yields its base URL."""
+    port = free_port()
+    command = [str(RUN_SCRIPT), "--port", str(port), "--data-dir", str(data_root)]
+    with serving(command, port, "/arcgis/rest/services?f=json") as base:
+        yield base
+
+
+def server_pid(base: str) -> int:
+    """The pid of the process listening on `base`'s port (for its memory)."""
+    import psutil
+
+    port = int(base.rsplit(":", 1)[1])
+    return next(c.pid for c in psutil.net_connections("tcp") if c.laddr.port == port and c.status == "LISTEN")
+
+
+@contextmanager
+def serving(command: list[str], port: int, probe_path: str) -> Iterator[str]:
+    """Run `command` (a server on `port`) until the block ends; yields its base URL once
+    `probe_path` answers."""
+    process = subprocess.Popen(command, cwd=REPO_ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_TIMEOUT
@@ -97,6 +138,7 @@ class Timing:
     wall_seconds: float
     latencies: tuple[float, ...]
     mean_bytes: float | None  # mean answer size when the target returns its byte count
+    round_rates: tuple[float, ...] = ()  # requests per second of each timed round, in order
 
     @property
     def per_second(self) -> float:
@@ -119,7 +161,7 @@ def compare(targets: Mapping[str, Callable[[T], object]], jobs: Sequence[T], *, 
     for call in targets.values():
         for job in jobs:
             call(job)
-    walls: dict[str, float] = dict.fromkeys(targets, 0.0)
+    walls: dict[str, list[float]] = {name: [] for name in targets}
     runs: dict[str, list[tuple[float, object]]] = {name: [] for name in targets}
     for _ in range(rounds):
         for name, call in targets.items():
@@ -131,23 +173,25 @@ def compare(targets: Mapping[str, Callable[[T], object]], jobs: Sequence[T], *, 
             start = time.perf_counter()
             with ThreadPoolExecutor(max_workers=clients) as pool:
                 runs[name].extend(pool.map(timed, jobs))
-            walls[name] += time.perf_counter() - start
+            walls[name].append(time.perf_counter() - start)
     timings = []
     for name, done in runs.items():
         sizes = [result for _, result in done if isinstance(result, int)]
         mean_bytes = statistics.mean(sizes) if len(sizes) == len(done) else None
-        timings.append(Timing(name, clients, len(done), walls[name], tuple(t for t, _ in done), mean_bytes))
+        timings.append(Timing(name, clients, len(done), sum(walls[name]), tuple(t for t, _ in done), mean_bytes,
+                              tuple(len(jobs) / wall for wall in walls[name])))
     return timings
 
 
 def table(timings: Sequence[Timing]) -> str:
     """A Markdown table of the timings."""
-    lines = ["| target | clients | requests | req/s | median ms | p95 ms | mean KiB |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| target | clients | requests | req/s | median ms | p95 ms | mean KiB | req/s of each round |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]
     for t in timings:
         size = "-" if t.mean_bytes is None else f"{t.mean_bytes / 1024:.0f}"
+        rounds = ", ".join(f"{rate:.1f}" for rate in t.round_rates)
         lines.append(f"| {t.name} | {t.clients} | {t.requests} | {t.per_second:.1f} | {t.median_ms:.1f} "
-                     f"| {t.p95_ms:.1f} | {size} |")
+                     f"| {t.p95_ms:.1f} | {size} | {rounds} |")
     return "\n".join(lines)
 
 
@@ -158,5 +202,7 @@ def ratio_lines(timings: Sequence[Timing], ours: str, theirs: str) -> list[str]:
     for clients in sorted({t.clients for t in timings}):
         mine, other = by_key.get((ours, clients)), by_key.get((theirs, clients))
         if mine and other:
-            lines.append(f"- {clients} client(s): {ours} / {theirs} = {mine.per_second / other.per_second:.2f}")
+            per_round = ", ".join(f"{a / b:.2f}" for a, b in zip(mine.round_rates, other.round_rates))
+            lines.append(f"- {clients} client(s): {ours} / {theirs} = **{mine.per_second / other.per_second:.2f}** "
+                         f"(round by round: {per_round})")
     return lines

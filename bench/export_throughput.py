@@ -2,10 +2,10 @@
 
 Side by side in one run, over the same GeoTIFF and the same fixed list of views (pan/zoom variations):
 the embedded ImageServer (waitress), TiTiler's `/bbox/.../{w}x{h}.png` (uvicorn), and bare rasterio
-(WarpedVRT + Pillow PNG, at zlib levels 6 and 1) in this process; then the embedded mosaic service over
-the same views, for information. Each target is measured with 1 and 4 concurrent clients after an untimed warm-up pass.
+(WarpedVRT + Pillow PNG, at zlib level 6 and at the embedded server's own PNG settings) in this process; then the embedded mosaic service over
+the same views, for information. Each target is measured with 1 and 2 concurrent clients after an untimed warm-up pass.
 
-    python -m bench.export_throughput [--size N] [--views 12] [--rounds 3] [--profile]
+    python -m bench.export_throughput [--size N] [--views 12] [--rounds 5] [--profile]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import struct
 import tempfile
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,19 +27,18 @@ from urllib.parse import quote, urlencode
 
 import numpy as np
 import rasterio
-import titiler.core
 from PIL import Image
 from rasterio.enums import Resampling
 from rasterio.transform import from_bounds
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform_bounds
 
+from imageservice.server.encode import PNG_COMPRESS_LEVEL, PNG_STRATEGY
 from imageservice.server.sampledata import DEFAULT_SIZE
 from imageservice.server.server import create_app
 
 from .common import (CLIENTS, MOSAIC_SERVICE, SCENE_SERVICE, HttpGetter, compare, prepare_data,
-                     ratio_lines, running, table)
-from .servers import embedded_server_name
+                     ratio_lines, readme_server, running, table, titiler_version)
 
 WIDTH, HEIGHT = 1024, 768
 BANDS = (3, 2, 1)  # Red, Green, Blue; 1-based as rasterio and TiTiler count (exportImage bandIds are 0-based)
@@ -46,9 +46,10 @@ WEB_MERCATOR = "EPSG:3857"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ZOOMS = (0.35, 0.6, 1.0, 1.6)  # view width as a fraction of the scene width
 PANS = ((0.0, 0.0), (0.2, -0.15), (-0.25, 0.1), (0.1, 0.3))  # centre offsets, fractions of the scene width
-# zlib levels of the in-process floor: 6 is the default of Pillow and of TiTiler's PNGs (GDAL ZLEVEL);
-# imageservice.server.encode writes PNGs at level 1, so the floor is shown at both.
-ZLIB_LEVELS = (6, 1)
+# PNG settings of the in-process floor, (zlib level, strategy): Pillow's and TiTiler's default (level 6,
+# GDAL ZLEVEL), and exactly the embedded server's (imageservice.server.encode: level 1, run-length).
+FLOOR_PNG = {"zlib 6": (6, zlib.Z_DEFAULT_STRATEGY), "server's PNG settings": (PNG_COMPRESS_LEVEL, PNG_STRATEGY)}
+FLOOR_SAME = "rasterio in-process, server's PNG settings"
 
 
 @dataclass(frozen=True)
@@ -108,9 +109,9 @@ def titiler_url(base: str, scene: Path, view: View, ranges: list[tuple[float, fl
 class RasterioRenderer:
     """The floor: open (once per thread), warp, rescale and PNG-encode in-process, no HTTP."""
 
-    def __init__(self, scene: Path, ranges: list[tuple[float, float]], zlib_level: int) -> None:
+    def __init__(self, scene: Path, ranges: list[tuple[float, float]], png: tuple[int, int]) -> None:
         self.scene = scene
-        self.zlib_level = zlib_level
+        self.zlib_level, self.strategy = png
         self.low = np.array([lo for lo, _ in ranges], dtype="float32")[:, None, None]
         self.scale = np.array([255.0 / (hi - lo) for lo, hi in ranges], dtype="float32")[:, None, None]
         self._local = threading.local()
@@ -126,7 +127,8 @@ class RasterioRenderer:
         rgb = np.clip((data.data.astype("float32") - self.low) * self.scale, 0, 255).astype("uint8")
         alpha = np.where(np.ma.getmaskarray(data).any(axis=0), 0, 255).astype("uint8")
         out = io.BytesIO()
-        Image.fromarray(np.dstack([*rgb, alpha]), "RGBA").save(out, "PNG", compress_level=self.zlib_level)
+        Image.fromarray(np.dstack([*rgb, alpha]), "RGBA").save(out, "PNG", compress_level=self.zlib_level,
+                                                                compress_type=self.strategy)
         return out.getvalue()
 
 
@@ -146,12 +148,12 @@ def run(data_root: Path, *, size: int, view_count: int, rounds: int) -> str:
     views = make_views(scene_bounds, view_count)
     ranges = band_ranges(scene)
     get = HttpGetter()
-    with running("embedded", str(data_root), probe_path="/arcgis/rest/services?f=json") as ours, \
+    with readme_server(data_root) as ours, \
             running("titiler", probe_path="/docs") as tiler:
         targets: dict[str, Callable[[View], bytes]] = {
             "embedded (scene)": lambda v: get(export_url(ours, SCENE_SERVICE, v)),
             "TiTiler": lambda v: get(titiler_url(tiler, scene, v, ranges)),
-            **{f"rasterio in-process, zlib {level}": RasterioRenderer(scene, ranges, level) for level in ZLIB_LEVELS},
+            **{f"rasterio in-process, {name}": RasterioRenderer(scene, ranges, png) for name, png in FLOOR_PNG.items()},
             "embedded (mosaic)": lambda v: get(export_url(ours, MOSAIC_SERVICE, v)),
         }
         checked_targets = {name: checked(fetch) for name, fetch in targets.items()}
@@ -160,13 +162,14 @@ def run(data_root: Path, *, size: int, view_count: int, rounds: int) -> str:
     return "\n".join([
         f"exportImage {WIDTH}x{HEIGHT} PNG, bands {list(BANDS)}, UTM -> EPSG:3857, {len(views)} views x {rounds} rounds",
         f"scene: {shape}; machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
-        f"rasterio {rasterio.__version__} (GDAL {rasterio.__gdal_version__}), titiler.core {titiler.core.__version__}; "
-        f"embedded server: {embedded_server_name()}; TiTiler: uvicorn, 1 worker; "
+        f"rasterio {rasterio.__version__} (GDAL {rasterio.__gdal_version__}), titiler.core {titiler_version()}; "
+        f"embedded server: scripts/run.sh (waitress); TiTiler: uvicorn, 1 worker; "
         f"{time.strftime('%Y-%m-%d %H:%M %Z')}",
         "",
         table(timings),
         "",
         *ratio_lines(timings, "embedded (scene)", "TiTiler"),
+        *ratio_lines(timings, "embedded (scene)", FLOOR_SAME),
     ])
 
 
@@ -200,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=DEFAULT_SIZE, help="sample data size in pixels (ensure_sample_data)")
     parser.add_argument("--views", type=int, default=12)
-    parser.add_argument("--rounds", type=int, default=3, help="timed passes over the views per target and client count")
+    parser.add_argument("--rounds", type=int, default=5, help="timed passes over the views per target and client count")
     parser.add_argument("--data", type=Path, help="keep the data in this folder (default: a temporary one)")
     parser.add_argument("--profile", action="store_true", help="profile the embedded server instead of benchmarking")
     options = parser.parse_args(argv)

@@ -72,6 +72,19 @@ def production_stack(data_dir: Path, logs: Path, *, celery: bool, workers: int =
 
 
 @contextmanager
+def run_script(data_dir: Path, logs: Path) -> Iterator[Stack]:
+    """The dashboard as the README starts it, `scripts/run.sh --port P --data-dir DIR`, logging to
+    `logs/web.log`; stopped on exit."""
+    logs.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    command = [str(REPO_ROOT / "scripts" / "run.sh"), "--port", str(port), "--data-dir", str(data_dir)]
+    with child(command, dict(os.environ), logs / "web.log") as web:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_up(url + "/", web, logs / "web.log")
+        yield Stack(url, web, None, logs)
+
+
+@contextmanager
 def child(command: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
     """A child process in a session of its own, so that stopping it can find all it started."""
     with open(log, "w") as out:

@@ -3,7 +3,7 @@ TiTiler's `/point/{lon},{lat}` and an in-process rasterio sample, at the same fi
 GeoTIFF; the embedded mosaic service at the same points for information. Before timing, the values
 the embedded server and TiTiler return are compared point by point.
 
-    python -m bench.identify_latency [--size N] [--points 40] [--rounds 3]
+    python -m bench.identify_latency [--size N] [--points 40] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ from rasterio.warp import transform
 from imageservice.server.sampledata import DEFAULT_SIZE
 
 from .common import (CLIENTS, MOSAIC_SERVICE, SCENE_SERVICE, HttpGetter, compare, prepare_data,
-                     ratio_lines, running, table)
-from .servers import embedded_server_name
+                     ratio_lines, readme_server, running, table, titiler_version)
 
 Point = tuple[float, float]  # lon, lat
 
@@ -78,7 +77,7 @@ def run(data_root: Path, *, size: int, point_count: int, rounds: int) -> str:
     points = sample_points(scene, point_count)
     get = HttpGetter()
     sample = RasterioSampler(scene)
-    with running("embedded", str(data_root), probe_path="/arcgis/rest/services?f=json") as ours, \
+    with readme_server(data_root) as ours, \
             running("titiler", probe_path="/docs") as tiler:
         def titiler_point(point: Point) -> list[float]:
             return titiler_values(get(f"{tiler}/point/{point[0]!r},{point[1]!r}?{urlencode({'url': str(scene)})}"))
@@ -96,7 +95,7 @@ def run(data_root: Path, *, size: int, point_count: int, rounds: int) -> str:
                    for timing in compare(targets, points, rounds=rounds, clients=clients)]
     return "\n".join([
         f"identify at {len(points)} fixed points x {rounds} rounds; embedded server: "
-        f"{embedded_server_name()}; TiTiler: uvicorn, 1 worker; {time.strftime('%Y-%m-%d %H:%M %Z')}",
+        f"scripts/run.sh (waitress); TiTiler {titiler_version()}: uvicorn, 1 worker; {time.strftime('%Y-%m-%d %H:%M %Z')}",
         f"values equal to TiTiler's at {len(points) - len(mismatches)}/{len(points)} points",
         "",
         table(timings),
@@ -110,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=DEFAULT_SIZE, help="sample data size in pixels (ensure_sample_data)")
     parser.add_argument("--points", type=int, default=40)
-    parser.add_argument("--rounds", type=int, default=3, help="timed passes over the points per target and client count")
+    parser.add_argument("--rounds", type=int, default=5, help="timed passes over the points per target and client count")
     parser.add_argument("--data", type=Path, help="keep the data in this folder (default: a temporary one)")
     options = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:

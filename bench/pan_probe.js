@@ -4,7 +4,7 @@
 // `window.__bench.move(getMap, actions)` runs a scripted move; `result()` says what followed it.
 (function () {
     "use strict";
-    const bench = window.__bench = {assigned: [], shown: [], stale: [], map: null, start: null};
+    const bench = window.__bench = {assigned: [], shown: [], stale: [], map: null, getMap: null, start: null};
     const isExport = (src) => typeof src === "string" && src.includes("/exportImage");
     performance.setResourceTimingBufferSize(100000); // the dashboard's callbacks would fill the default 250
 
@@ -29,38 +29,44 @@
         return urls;
     }
 
-    // The map's views as they came (on every moveend), to tell the view an exportImage URL is for.
-    const views = [];
-    function recordView() {
-        const map = bench.map, bounds = map.getBounds(), crs = map.options.crs;
-        const sw = crs.project(bounds.getSouthWest()), ne = crs.project(bounds.getNorthEast());
-        views.push({t: performance.now(), bbox: [sw.x, sw.y, ne.x, ne.y], pixel: (ne.x - sw.x) / map.getSize().x});
-    }
-
-    // When the map was last at the URL's bbox (to a screen pixel); -Infinity for a view not seen.
-    function viewTime(url) {
-        const bbox = (new URL(url).searchParams.get("bbox") || "").split(",").map(Number);
-        for (let i = views.length - 1; i >= 0; i--) {
-            const view = views[i];
-            if (bbox.length === 4 && view.bbox.every((v, k) => Math.abs(v - bbox[k]) < view.pixel)) { return view.t; }
+    // The page's Leaflet map: set by move(), or found earlier through `bench.getMap` (the benchmark
+    // sets it to the page's map expression), so pictures drawn while the page loads are checked too.
+    function currentMap() {
+        if (!bench.map && bench.getMap) {
+            try { bench.map = bench.getMap() || null; } catch (e) { bench.map = null; }
         }
-        return -Infinity;
+        return bench.map;
     }
 
-    // A picture is stale when it comes on screen after a picture of a newer view did: an old
-    // response replacing a newer one. (Showing a kept picture of a view the map came back to is not.)
+    // How far (in screen pixels) the view an exportImage URL was asked for (bbox, size) is from the
+    // map's view now; 0 when they are the same to within a pixel.
+    function offBy(map, url) {
+        const query = new URL(url).searchParams;
+        const bbox = (query.get("bbox") || "").split(",").map(Number);
+        const size = (query.get("size") || "").split(",").map(Number);
+        const bounds = map.getBounds(), crs = map.options.crs, mapSize = map.getSize();
+        const sw = crs.project(bounds.getSouthWest()), ne = crs.project(bounds.getNorthEast());
+        const pixel = (ne.x - sw.x) / mapSize.x;
+        // esri-leaflet's bbox is xmin,ymax,xmax,ymin (Leaflet's projected bottom-left, top-right): sort each axis.
+        const [x0, x1] = [bbox[0], bbox[2]].sort((a, b) => a - b), [y0, y1] = [bbox[1], bbox[3]].sort((a, b) => a - b);
+        const off = Math.max(...[[sw.x, x0], [sw.y, y0], [ne.x, x1], [ne.y, y1]].map(([v, w]) => Math.abs(v - w) / pixel));
+        const resized = size.length === 2 && (size[0] !== mapSize.x || Math.abs(size[1] - mapSize.y) > 1);
+        return bbox.length !== 4 || resized ? Infinity : (off < 1 ? 0 : off);
+    }
+
+    // The user's definition: a picture is stale if the bounds (or size) it was asked for differ from
+    // the map's when it comes on screen. (A picture kept on screen while the map moves, waiting for
+    // the next, is not: it was drawn for the view it was asked for.)
     let onScreen = new Set();
-    let newestShownView = -Infinity;
     function frame() {
         const now = performance.now();
         const urls = visible();
+        const map = currentMap();
         urls.forEach((url) => {
             if (onScreen.has(url)) { return; }
             bench.shown.push({t: now, url: url});
-            if (!bench.map) { return; }
-            const viewed = viewTime(url);
-            if (viewed < newestShownView) { bench.stale.push({t: now, url: url}); }
-            newestShownView = Math.max(newestShownView, viewed);
+            const off = map ? offBy(map, url) : 0;
+            if (off > 0) { bench.stale.push({t: now, url: url, off: off}); }
         });
         onScreen = urls;
         requestAnimationFrame(frame);
@@ -70,11 +76,7 @@
     // actions: [[method, args, delay ms after the previous action], ...] on the Leaflet map, no animation.
     bench.move = function (getMap, actions) {
         const map = getMap();
-        if (bench.map !== map) {
-            bench.map = map;
-            map.on("moveend", recordView);
-            recordView();
-        }
+        bench.map = map;
         bench.start = performance.now();
         bench.lastAction = bench.start;
         bench.marks = {assigned: bench.assigned.length, shown: bench.shown.length, stale: bench.stale.length};

@@ -19,8 +19,7 @@ import numpy as np
 from imageservice.server.catalog import load_services
 from imageservice.server.oceancube import SERVICE, ensure_ocean_cube
 
-from .common import CLIENTS, HttpGetter, compare, running, table
-from .servers import embedded_server_name
+from .common import CLIENTS, HttpGetter, compare, readme_server, table
 
 
 def definition(variable: str, dimension: str, value: float) -> str:
@@ -65,10 +64,10 @@ def main() -> None:
         xmin, ymin, xmax, ymax = service.extent
         points = [(float(rng.uniform(xmin, xmax)), float(rng.uniform(ymin, ymax))) for _ in range(options.points)]
         time_ms = service.items[0].start_ms
-        with running("embedded", str(data), probe_path=f"/arcgis/rest/services/{SERVICE}/ImageServer?f=json") as base:
+        with readme_server(data) as base:
             get = HttpGetter()
             urls = requests_for(base, points, time_ms)
-            print(f"embedded server under {embedded_server_name()}, {options.points} points, {options.rounds} rounds\n")
+            print(f"embedded server: scripts/run.sh (waitress), {options.points} points, {options.rounds} rounds\n")
             for clients in CLIENTS:
                 targets = {name: (lambda index, urls=urls[name]: len(get(urls[index]))) for name in urls}
                 print(table(compare(targets, list(range(options.points)), rounds=options.rounds, clients=clients)))

@@ -166,16 +166,31 @@ def image_status(state: dict | None, params: dict | None = None) -> tuple[str, s
     return text, "service-status error"
 
 
-def register(app: Dash, layer_options: dict | None = None, proxy_config: ProxyConfig | None = None) -> None:
-    proxy_path = app.config.requests_pathname_prefix + "proxy"
+def proxy_here(app: Dash, proxy_config: ProxyConfig | None, url: str) -> str | None:
+    """proxy_for with the app's own proxy address as browsers reach it: the configured public
+    URL, else this request's origin."""
+    public = proxy_config.public_url if proxy_config is not None else None
+    own_proxy = (public.rstrip("/") + "/proxy" if public
+                 else urljoin(flask.request.host_url, app.config.requests_pathname_prefix + "proxy"))
+    return proxy_for(proxy_config, absolute_url(url), own_proxy)
 
+
+def first_view(app: Dash, url: str, layer_options: dict | None = None,
+               proxy_config: ProxyConfig | None = None) -> tuple[dict, list] | None:
+    """(layer params, map bounds) the page can open with, so that the browser asks for the first
+    image straight from the layout instead of after the opening callbacks' round trips; None when
+    the service cannot be opened so (it fails, or asks for a sign-in): the callbacks then do it."""
+    _, _, params, viewport, _, _ = open_service(url, None, layer_options, proxy=proxy_here(app, proxy_config, url))
+    if params is no_update or not isinstance(viewport, dict):
+        return None
+    return params, viewport["bounds"]
+
+
+def register(app: Dash, layer_options: dict | None = None, proxy_config: ProxyConfig | None = None) -> None:
     def open_here(url: str, _retry: int, restored: dict | None, session: dict | None, prompt: dict | None,
                   previous: dict | None) -> tuple:
-        # The proxy's address as browsers reach it: the configured public URL, else this request's origin.
-        public = proxy_config.public_url if proxy_config is not None else None
-        own_proxy = public.rstrip("/") + "/proxy" if public else urljoin(flask.request.host_url, proxy_path)
-        proxy = proxy_for(proxy_config, absolute_url(url), own_proxy)
-        return open_service(url, restored, layer_options, session, prompt, proxy, previous)
+        return open_service(url, restored, layer_options, session, prompt, proxy_here(app, proxy_config, url),
+                            previous)
 
     app.callback(
         Output(ids.SERVICE_STATUS, "children"),

@@ -7,7 +7,6 @@ acquisition dates; pure functions of the `time` entry of the service options
 
 from __future__ import annotations
 
-import bisect
 from datetime import datetime, timezone
 
 # Without acquisition dates the play button steps through this many equal windows.

@@ -18,8 +18,12 @@ from .pixelpanel import pixel_map_layers, pixel_panel
 from .swipe import swipe_map_layers, swipe_panel
 
 
-def build_layout(*, service_url: str, basemap: str) -> html.Div:
-    """The page for one service URL and basemap (both come from the command line or environment)."""
+def build_layout(*, service_url: str, basemap: str, opened: tuple[dict, list] | None = None) -> html.Div:
+    """The page for one service URL and basemap (both come from the command line or environment).
+    `opened`, (layer params, map bounds) of the service already read, lets the map open at its
+    extent with the layer drawing at once (callbacks.service.first_view)."""
+    params, bounds = opened or ({}, None)
+    view = {"bounds": bounds} if bounds else {"center": [38.55, -121.75], "zoom": 10}
     return html.Div(
         className="page",
         children=[
@@ -54,15 +58,15 @@ def build_layout(*, service_url: str, basemap: str) -> html.Div:
                     dl.Map(
                         id=ids.MAP,
                         className="map",
-                        center=[38.55, -121.75],
-                        zoom=10,
+                        **view,
                         # No center/zoom/bounds props written back on every move: nothing reads
                         # them, and each write costs the renderer tens of ms while the image loads.
                         trackViewport=False,
                         children=[
                             dl.LayerGroup(id=ids.BASEMAP, children=basemap_layers(basemap)),
                             *swipe_map_layers(),
-                            ImageMapLayerAIO(None, aio_id=ids.MAIN_LAYER),
+                            ImageMapLayerAIO(params.get("url"), aio_id=ids.MAIN_LAYER,
+                                             **{k: v for k, v in params.items() if k != "url"}),
                             *catalog_map_layers(),
                             *pixel_map_layers(),
                         ],

@@ -316,17 +316,21 @@ def test_missing_and_mismatched_items_are_skipped(tmp_path: Path, caplog: pytest
     assert len(caplog.messages) == 4
 
 
-def test_open_dataset_is_cached_per_thread(services: dict) -> None:
+def test_open_dataset_lends_a_handle_to_one_thread_at_a_time_and_reuses_it(services: dict) -> None:
     path = services["SampleElevation"].items[0].path
-    mine = open_dataset(path)
-    assert open_dataset(path) is mine and not mine.closed
-    other: list = []
-    thread = threading.Thread(target=lambda: other.append(open_dataset(path)))
-    thread.start()
-    thread.join()
-    assert other[0] is not mine and other[0].name == mine.name
+    with open_dataset(path) as mine:
+        with open_dataset(path) as meanwhile:  # lent out: another handle
+            assert meanwhile is not mine and meanwhile.name == mine.name
+        other: list = []
+        thread = threading.Thread(target=lambda: other.append(open_dataset(path).__enter__()))
+        thread.start()
+        thread.join()
+        assert other[0] is meanwhile  # returned, so lent again, in another thread
+    with open_dataset(path) as again:
+        assert again is mine and not again.closed  # the most recently returned handle first
     mine.close()
-    assert open_dataset(path) is not mine
+    with open_dataset(path) as fresh:
+        assert fresh is not mine and not fresh.closed
 
 
 def test_sidecar_service_keys_override_the_defaults(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import socket
+import threading
 import time
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlparse
@@ -144,6 +145,30 @@ def test_first_image_loads_for_the_map_view(dash_duo, services):
     assert (image["width"], image["height"]) == (MAP_WIDTH, MAP_HEIGHT)
     assert shown["url"].startswith(root + SERVICE_PATH + "/exportImage?")
     assert dash_duo.get_logs() == []
+
+
+def test_the_first_image_does_not_wait_for_callbacks_upstream_of_the_params(dash_duo, services):
+    """Dash holds a clientside callback back until every callback upstream of its input has
+    answered; the first image is asked for from the layout, not after an app's slow opening
+    callback that writes the layer's params store."""
+    release = threading.Event()
+    params = ImageMapLayerAIO.ids.params("x")
+
+    def setup(app: Dash) -> None:
+        @app.callback(Output(params, "data"), Input("opening", "children"), State(params, "data"))
+        def reopen(_: object, current: dict) -> dict:
+            release.wait(30)
+            return current
+
+    start(dash_duo, services, lambda root: [ImageMapLayerAIO(root + SERVICE_PATH, aio_id="x")],
+          extra=[html.Div(id="opening")], setup=setup)
+    try:
+        shown = wait_shown(dash_duo, "x")
+    finally:
+        release.set()
+    assert_matches_map(dash_duo, "x", shown["url"])
+    time.sleep(1)  # the opening callback has answered with the same params: no second request
+    assert export_requests(dash_duo) == [shown["url"]]
 
 
 def test_pan_zoom_and_resize_each_request_the_new_view(dash_duo, services):

@@ -303,6 +303,19 @@
         publish(layer);
     }
 
+    // The template store's value in the page's layout: the first image can be asked for at once,
+    // rather than when the configure callback runs, which Dash holds back until every callback
+    // upstream of the store (an app's opening callbacks) has answered.
+    function layoutTemplate(id) {
+        const api = window.dash_component_api;
+        try {
+            const node = api && api.getLayout ? api.getLayout(id) : null;
+            return (node && node.props && node.props.data) || null;
+        } catch (e) {
+            return null; // the layout's ids not registered yet: the configure callback brings the template
+        }
+    }
+
     // Make the map's attribution control show the layer's attribution, and only that one.
     function applyAttribution(layer, map) {
         const control = map && map.attributionControl;
@@ -378,7 +391,8 @@
             const layer = stateFor(aioId);
             const map = ctx.map;
             layer.ids = {a: idOf(ctx, "a"), b: idOf(ctx, "b"), view: idOf(ctx, "view"),
-                         state: idOf(ctx, "state"), events: idOf(ctx, "events"), click: idOf(ctx, "click")};
+                         state: idOf(ctx, "state"), events: idOf(ctx, "events"), click: idOf(ctx, "click"),
+                         template: idOf(ctx, "template")};
             layer.overlays[buffer] = event.target;
             if (event.target._url !== layer.buffers[buffer].url) {
                 // A new layer under this id (a remount shows its initial blank): start afresh.
@@ -393,7 +407,10 @@
                 listen(layer, map, aioId);
             }
             applyAttribution(layer, map);
-            setTimeout(layer.report, 0); // after the layout has registered the stores
+            setTimeout(() => { // after the layout has registered the stores
+                if (!layer.template) { layer.template = layoutTemplate(layer.ids.template); }
+                layer.report();
+            }, 0);
         },
 
         // `load` handler of both buffers: swap only if this is the newest request.

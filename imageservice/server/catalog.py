@@ -15,7 +15,8 @@ import math
 import re
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -114,16 +115,29 @@ class Service:
 # ----------------------------------------------------------------------------------------------
 # Open datasets
 
-_local = threading.local()
+# Open datasets not lent out, per path, most recently returned last. A pool shared by all threads
+# rather than one handle per thread: GDAL caches blocks per handle, so with per-thread handles every
+# server thread read and decompressed the same blocks again; here the handle most recently used is
+# lent next, and a path has only as many handles as requests read it at once.
+_idle: dict[Path, list[DatasetReader]] = {}
+_idle_lock = threading.Lock()
 
 
-def open_dataset(path: Path) -> DatasetReader:
-    """An open dataset for `path`, one per thread: GDAL handles must not be shared across threads."""
-    cache: dict[Path, DatasetReader] = _local.__dict__.setdefault("datasets", {})
-    dataset = cache.get(path)
+@contextmanager
+def open_dataset(path: Path) -> Iterator[DatasetReader]:
+    """An open dataset for `path`, lent to this thread alone until the block ends (GDAL handles
+    must not be used by two threads at once)."""
+    with _idle_lock:
+        idle = _idle.setdefault(path, [])
+        dataset = idle.pop() if idle else None
     if dataset is None or dataset.closed:
-        dataset = cache[path] = rasterio.open(path)
-    return dataset
+        dataset = rasterio.open(path)
+    try:
+        yield dataset
+    finally:
+        if not dataset.closed:
+            with _idle_lock:
+                _idle[path].append(dataset)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -32,25 +32,25 @@ def catalog_item(service: Service, object_id: int) -> Item:
 
 def item_info(service: Service, item: Item) -> dict:
     """`<oid>/info`: the item's own grid, band count, pixel type, statistics and histograms."""
-    dataset = open_dataset(item.path)
-    block_height, block_width = dataset.block_shapes[0]
-    data = overview(item.path)
-    return {
-        "origin": {"x": dataset.bounds.left, "y": dataset.bounds.top},
-        "blockWidth": block_width,
-        "blockHeight": block_height,
-        "pixelSizeX": abs(dataset.transform.a),
-        "pixelSizeY": abs(dataset.transform.e),
-        "extent": envelope(tuple(dataset.bounds), service.crs),
-        "width": dataset.width,
-        "height": dataset.height,
-        "bandCount": dataset.count,
-        "pixelType": service.pixel_type,
-        "firstPyramidLevel": 1 if dataset.overviews(1) else 0,
-        "maxPyramidLevel": len(dataset.overviews(1)),
-        "statistics": [band_statistics(band) for band in data],
-        "histograms": [histogram(band) for band in data],
-    }
+    with open_dataset(item.path) as dataset:
+        block_height, block_width = dataset.block_shapes[0]
+        data = overview(item.path)
+        return {
+            "origin": {"x": dataset.bounds.left, "y": dataset.bounds.top},
+            "blockWidth": block_width,
+            "blockHeight": block_height,
+            "pixelSizeX": abs(dataset.transform.a),
+            "pixelSizeY": abs(dataset.transform.e),
+            "extent": envelope(tuple(dataset.bounds), service.crs),
+            "width": dataset.width,
+            "height": dataset.height,
+            "bandCount": dataset.count,
+            "pixelType": service.pixel_type,
+            "firstPyramidLevel": 1 if dataset.overviews(1) else 0,
+            "maxPyramidLevel": len(dataset.overviews(1)),
+            "statistics": [band_statistics(band) for band in data],
+            "histograms": [histogram(band) for band in data],
+        }
 
 
 def band_statistics(band: np.ma.MaskedArray) -> list[float]:
@@ -78,12 +78,12 @@ def item_thumbnail(service: Service, item: Item) -> tuple[bytes, str]:
     """A PNG of the whole item at most THUMBNAIL_SIZE pixels wide or high, drawn as exportImage
     draws it without a rendering rule (the default stretch, or the colormap of a thematic
     service); NoData is transparent."""
-    dataset = open_dataset(item.path)
-    scale = max(1.0, max(dataset.width, dataset.height) / THUMBNAIL_SIZE)
-    shape = (dataset.count, math.ceil(dataset.height / scale), math.ceil(dataset.width / scale))
-    data = dataset.read(out_shape=shape, masked=True, resampling=Resampling.nearest)
-    if service.colormap:
+    with open_dataset(item.path) as dataset:
+        scale = max(1.0, max(dataset.width, dataset.height) / THUMBNAIL_SIZE)
+        shape = (dataset.count, math.ceil(dataset.height / scale), math.ceil(dataset.width / scale))
+        data = dataset.read(out_shape=shape, masked=True, resampling=Resampling.nearest)
         cell = (abs(dataset.transform.a) * scale, abs(dataset.transform.e) * scale)
+    if service.colormap:
         data = apply_rendering_rule(colormap_rule(service), data, service, cell)
     rgb, masked = display_rgb(data, service.statistics if not service.colormap else None)
     alpha = np.where(masked, 0, 255).astype(np.uint8)

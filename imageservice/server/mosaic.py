@@ -22,6 +22,7 @@ from affine import Affine
 from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.errors import CRSError, WindowError
+from rasterio.io import DatasetReader
 from rasterio.features import geometry_mask
 from rasterio.transform import array_bounds
 from rasterio.warp import reproject, transform_bounds
@@ -415,13 +416,26 @@ def interpolate(lattice: np.ndarray, rows: np.ndarray, cols: np.ndarray, height:
 def read_item(item: Item, target: Target, rows: slice, cols: slice, indexes: list[int],
               resampling: Resampling, work: type) -> np.ndarray | None:
     """One item's bands over the given rows and columns of the output grid (NaN where it has no
-    data), or None when it misses them.
-
-    Only the source window under those pixels is read, decimated to about the output resolution so
-    GDAL serves it from the matching overview.
-    """
-    dataset = open_dataset(item.path)
+    data), or None when it misses them."""
     part = target.grid.part(rows, cols)
+    with open_dataset(item.path) as dataset:  # lent for the read only; the warp needs no handle
+        read = read_window(dataset, part, target.spacing, indexes, work)
+    if read is None:
+        return None
+    source, transform, crs = read
+    if target.x is not None:
+        return look_up(source, transform, target.x[rows, cols], target.y[rows, cols])
+    destination = np.full((len(indexes), part.height, part.width), np.nan, work)
+    reproject(source, destination, src_transform=transform, src_crs=crs, src_nodata=np.nan,
+              dst_transform=part.transform, dst_crs=part.crs, dst_nodata=np.nan, resampling=resampling)
+    return destination
+
+
+def read_window(dataset: DatasetReader, part: Grid, spacing: float, indexes: list[int],
+                work: type) -> tuple[np.ndarray, Affine, CRS] | None:
+    """The dataset's bands under `part` (NaN for no data) with their transform and CRS, or None
+    when it misses them. Only the source window under those pixels is read, decimated to about the
+    output resolution (`spacing`) so GDAL serves it from the matching overview."""
     try:
         left, bottom, right, top = transform_bounds(part.crs, dataset.crs, *part.bounds, densify_pts=21)
     except (CRSError, ValueError):
@@ -438,17 +452,12 @@ def read_item(item: Item, target: Target, rows: slice, cols: slice, indexes: lis
         return None
     if window.width < 1 or window.height < 1:
         return None
-    factor = max(1.0, target.spacing / max(dataset.res))
+    factor = max(1.0, spacing / max(dataset.res))
     out_width, out_height = max(1, math.ceil(window.width / factor)), max(1, math.ceil(window.height / factor))
     source = dataset.read(indexes, window=window, out_shape=(len(indexes), out_height, out_width),
                           masked=True, resampling=Resampling.nearest).astype(work).filled(np.nan)
     transform = dataset.window_transform(window) @ Affine.scale(window.width / out_width, window.height / out_height)
-    if target.x is not None:
-        return look_up(source, transform, target.x[rows, cols], target.y[rows, cols])
-    destination = np.full((len(indexes), part.height, part.width), np.nan, work)
-    reproject(source, destination, src_transform=transform, src_crs=dataset.crs, src_nodata=np.nan,
-              dst_transform=part.transform, dst_crs=part.crs, dst_nodata=np.nan, resampling=resampling)
-    return destination
+    return source, transform, dataset.crs
 
 
 def look_up(source: np.ndarray, transform: Affine, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -485,13 +494,13 @@ def read_point(service: Service, item_or_none: Item | None, x: float, y: float, 
 
 
 def sample(item: Item, x: float, y: float, crs: CRS, bands: Sequence[int] | None) -> np.ma.MaskedArray | None:
-    dataset = open_dataset(item.path)
-    if dataset.crs != crs:
-        (x,), (y,) = transform_points(crs, dataset.crs, [x], [y])
-    row, col = dataset.index(x, y)
-    if not (0 <= row < dataset.height and 0 <= col < dataset.width):
-        return None
-    indexes = list(range(1, dataset.count + 1)) if bands is None else [int(b) + 1 for b in bands]
-    values = dataset.read(indexes, window=Window(col, row, 1, 1), masked=True)[:, 0, 0]
+    with open_dataset(item.path) as dataset:
+        if dataset.crs != crs:
+            (x,), (y,) = transform_points(crs, dataset.crs, [x], [y])
+        row, col = dataset.index(x, y)
+        if not (0 <= row < dataset.height and 0 <= col < dataset.width):
+            return None
+        indexes = list(range(1, dataset.count + 1)) if bands is None else [int(b) + 1 for b in bands]
+        values = dataset.read(indexes, window=Window(col, row, 1, 1), masked=True)[:, 0, 0]
     return None if np.ma.getmaskarray(values).all() else values
 

@@ -89,7 +89,7 @@ def pooled_histograms(service: Service, variable: Variable | None = None) -> tup
 
 def overview(path: Path) -> np.ma.MaskedArray:
     """All bands of a GeoTIFF read at most OVERVIEW_SIZE pixels a side (GDAL uses the overviews)."""
-    dataset = open_dataset(path)
-    scale = max(1, math.ceil(max(dataset.width, dataset.height) / OVERVIEW_SIZE))
-    shape = (dataset.count, math.ceil(dataset.height / scale), math.ceil(dataset.width / scale))
-    return dataset.read(out_shape=shape, masked=True)
+    with open_dataset(path) as dataset:
+        scale = max(1, math.ceil(max(dataset.width, dataset.height) / OVERVIEW_SIZE))
+        shape = (dataset.count, math.ceil(dataset.height / scale), math.ceil(dataset.width / scale))
+        return dataset.read(out_shape=shape, masked=True)
