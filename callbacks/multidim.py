@@ -14,7 +14,7 @@ import pandas
 import plotly.graph_objects as go
 from dash import ALL, Dash, Input, Output, State, dcc, no_update
 
-from callbacks.controls import toggle_play
+from callbacks.controls import play_state
 from callbacks.pixel import point_name
 from callbacks.profiles import CHART_LAYOUT, empty_figure, records
 from callbacks.time_slider import format_date
@@ -299,7 +299,7 @@ def register(app: Dash) -> None:
         Output(ids.MD_TICK, "disabled"), Output(ids.MD_PLAY, "children"),
         Input(ids.MD_PLAY, "n_clicks"), State(ids.MD_TICK, "disabled"),
         prevent_initial_call=True,
-    )(toggle_play)
+    )(lambda _clicks, disabled: play_state(disabled))
     app.callback(
         Output(controls, "value", allow_duplicate=True),
         Input(ids.MD_TICK, "n_intervals"), State(controls, "value"), State(controls, "id"),
