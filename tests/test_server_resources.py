@@ -310,3 +310,10 @@ def test_statistics_with_a_rendering_rule_are_those_of_the_processed_raster(serv
     (statistics,) = get_json(url(server_url, MS, "statistics"), renderingRule=rule)["statistics"]
     assert [statistics["min"], statistics["max"]] == root["minValues"] + root["maxValues"]
     assert statistics["mean"] == pytest.approx(root["meanValues"][0])
+
+
+def test_key_properties_with_a_rendering_rule_count_the_processed_bands(server_url, ms):
+    ndvi = get_json(url(server_url, MS, "keyProperties"), renderingRule=json.dumps({"rasterFunction": "NDVI Raw"}))
+    assert ndvi["BandCount"] == 1 and ndvi["BandProperties"] == [{"BandName": "Band_1"}]
+    same = get_json(url(server_url, MS, "keyProperties"), renderingRule=json.dumps({"rasterFunction": "None"}))
+    assert same == get_json(url(server_url, MS, "keyProperties")) and same["BandCount"] == len(ms.band_names)

@@ -242,7 +242,7 @@ class ImageServerViews:
             "computehistograms": json_operation(
                 lambda service, args: operations.compute_histograms(service, args, self.budget)),
             "getsamples": json_operation(lambda service, args: operations.get_samples(service, args)),
-            "keyproperties": json_operation(lambda service, args: operations.key_properties(service)),
+            "keyproperties": json_operation(rendered.rendered_key_properties),
             "multidimensionalinfo": json_operation(
                 lambda service, args: multidimensional_info(service, args.get("returnDimensionValues"))),
             "slices": json_operation(lambda service, args: slices(service, args.json("multidimensionalDefinition"))),
