@@ -117,6 +117,16 @@ def ensure_sample_data(root: Path, *, size: int = DEFAULT_SIZE) -> Path:
     return root
 
 
+def stale_sample_size(root: Path) -> int | None:
+    """The size of sample data under `root` that an older generator wrote, so it can be rebuilt
+    with this one's landscape; None when there is none (or only current or foreign data)."""
+    for service in SAMPLE_SERVICES:
+        stamp = _generator_of(Path(root) / service)
+        if stamp is not None and stamp.get("version") != GENERATOR_VERSION:
+            return int(stamp.get("size") or DEFAULT_SIZE)
+    return None
+
+
 def _generator_of(folder: Path) -> dict | None:
     """The generator stamp in a folder's sidecar; None when this module did not write the folder."""
     try:

@@ -33,7 +33,7 @@ from .catalog import Service, load_services
 from .errors import UNABLE_TO_COMPLETE, ArcGISError, BadParameter, NotFound
 from .limits import MAX_BODY_BYTES, MemoryBudget, budget_from_environment
 from .query import featureset_to_geojson, run_query
-from .sampledata import ensure_sample_data
+from .sampledata import ensure_sample_data, stale_sample_size
 from .tokens import Caller, Security, request_token
 
 log = logging.getLogger(__name__)
@@ -374,7 +374,13 @@ def service_title(service: Service) -> str:
 
 
 def open_services(data_dir: Path) -> dict[str, Service]:
-    """The services in a data folder; an empty or missing folder gets the generated sample data."""
+    """The services in a data folder; an empty or missing folder gets the generated sample data,
+    and sample data an older version generated is rebuilt."""
+    stale = stale_sample_size(data_dir) if data_dir.is_dir() else None
+    if stale is not None:
+        print(f"Rebuilding the synthetic sample data in {data_dir} (an older version made it) ...",
+              file=sys.stderr, flush=True)
+        ensure_sample_data(data_dir, size=stale)
     services = load_services(data_dir) if data_dir.is_dir() else {}
     if services:
         return services
