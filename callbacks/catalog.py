@@ -36,8 +36,10 @@ NUMBER_TYPES = {"esriFieldTypeDouble", "esriFieldTypeSingle", "esriFieldTypeInte
 BOOKKEEPING = ("MinPS", "MaxPS", "CenterX", "CenterY", "ZOrder", "Shape_Length", "Shape_Area")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 EMPTY_FOOTPRINTS = {"type": "FeatureCollection", "features": []}
-# Column widths (px) in a 380 px panel: the first columns fit without scrolling.
-ID_WIDTH, DATE_WIDTH, NUMBER_WIDTH, TEXT_WIDTH = 60, 128, 100, 170
+# Column widths (px) in a 440 px panel: id, date, cloud cover and name fit without scrolling.
+ID_WIDTH, DATE_WIDTH, CLOUD_WIDTH, NUMBER_WIDTH, TEXT_WIDTH = 48, 112, 70, 90, 130
+# Cloud cover as the same one decimal everywhere, with its unit.
+CLOUD_FORMAT = {"function": "params.value == null ? '' : d3.format('.1f')(params.value) + ' %'"}
 
 
 # --- what the catalog needs to know about a service ---------------------------------------------
@@ -211,6 +213,8 @@ def catalog_table(featureset: Mapping[str, Any], service: Mapping[str, Any]) -> 
             column.update(headerName="ID", width=ID_WIDTH)
         elif name == service["date_field"]:
             column.update(sort="asc", cellDataType="text", width=DATE_WIDTH)
+        elif name == service["cloud_field"]:
+            column.update(type="numericColumn", width=CLOUD_WIDTH, valueFormatter=CLOUD_FORMAT)
         elif pandas.api.types.is_numeric_dtype(frame[name]):
             column.update(type="numericColumn", width=NUMBER_WIDTH)
         columns.append(column)
@@ -228,7 +232,7 @@ def footprints(featureset: Mapping[str, Any], service: Mapping[str, Any]) -> dic
             parts.append(pandas.Timestamp(date, unit="ms", tz="UTC").strftime("%Y-%m-%d"))
         cloud = attributes.get(service["cloud_field"]) if service["cloud_field"] else None
         if cloud is not None:
-            parts.append(f"{cloud:.0f} % cloud")
+            parts.append(f"{cloud:.1f} % cloud")
         feature["properties"] = {**attributes, "tooltip": " · ".join(parts)}
     return collection
 
