@@ -218,8 +218,8 @@ def test_catalog_table_puts_date_cloud_and_name_first_and_shows_dates_as_dates(s
     assert columns[0] == {"field": "OBJECTID", "headerName": "ID", "width": catalog.ID_WIDTH}
     assert columns[1] == {"field": "AcquisitionDate", "headerName": "Acquisition date", "width": catalog.DATE_WIDTH,
                           "sort": "asc", "cellDataType": "text"}
-    assert columns[2] == {"field": "CloudCover", "headerName": "Cloud cover", "width": catalog.NUMBER_WIDTH,
-                          "type": "numericColumn"}
+    assert columns[2] == {"field": "CloudCover", "headerName": "Cloud cover", "width": catalog.CLOUD_WIDTH,
+                          "type": "numericColumn", "valueFormatter": catalog.CLOUD_FORMAT}
     assert columns[3] == {"field": "Name", "headerName": "Name", "width": catalog.TEXT_WIDTH}
     first = items(services)[0].attributes
     assert rows[0] == {
