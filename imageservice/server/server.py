@@ -384,7 +384,7 @@ def open_services(data_dir: Path) -> dict[str, Service]:
     services = load_services(data_dir) if data_dir.is_dir() else {}
     if services:
         return services
-    print(f"Generating the synthetic sample data in {data_dir} (once; about 15 s) ...", file=sys.stderr, flush=True)
+    print(f"Generating the synthetic sample data in {data_dir} (once; about 10 s) ...", file=sys.stderr, flush=True)
     return load_services(ensure_sample_data(data_dir))
 
 
