@@ -14,7 +14,8 @@ from pathlib import Path
 
 from dash import Dash
 
-from callbacks import auth, basemap, catalog, controls, events, histogram, info, pixel, service, swipe, urlstate
+from callbacks import (auth, basemap, catalog, controls, events, histogram, info, legend, pixel, service, swipe,
+                       urlstate)
 from callbacks.background import background_manager
 from components.basemaps import BASEMAPS, DEFAULT_BASEMAP
 from components.layout import build_layout
@@ -65,6 +66,7 @@ def create_app(
     controls.register(app)
     urlstate.register(app)
     events.register(app)
+    legend.register(app)
     for tool in (pixel, catalog, info, histogram, swipe):
         tool.register(app)
     return app

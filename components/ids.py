@@ -140,3 +140,7 @@ AUTH_RETRY = "auth-retry"
 # The main layer's newest authenticationrequired event ({type, time, code}), filtered in the browser.
 AUTH_ASKED = "auth-asked"
 AUTH_RENEW = "auth-renew"
+
+# Map aids: the legend over the map and the zoom-to-service button.
+MAP_LEGEND = "map-legend"
+MAP_HOME = "map-home"

@@ -13,8 +13,13 @@ from .controls import control_panel
 from .histogrampanel import histogram_panel
 from imageservice.dash import ImageMapLayerAIO
 from .infopanel import info_panel
+from .mapaids import map_aids
 from .pixelpanel import pixel_map_layers, pixel_panel
 from .swipe import swipe_map_layers, swipe_panel
+
+
+# On screen until the service answers: a cold start reads the data for the first time.
+OPENING = "Opening the service… the first image can take a few seconds while the server reads the data."
 
 
 def build_layout(*, service_url: str, basemap: str) -> html.Div:
@@ -45,7 +50,7 @@ def build_layout(*, service_url: str, basemap: str) -> html.Div:
                     auth_panel(),
                 ],
             ),
-            html.Div(id=ids.SERVICE_STATUS, className="service-status", role="status"),
+            html.Div(id=ids.SERVICE_STATUS, className="service-status", role="status", children=OPENING),
             html.Div(
                 className="workspace",
                 children=[
@@ -64,6 +69,7 @@ def build_layout(*, service_url: str, basemap: str) -> html.Div:
                             ImageMapLayerAIO(None, aio_id=ids.MAIN_LAYER),
                             *catalog_map_layers(),
                             *pixel_map_layers(),
+                            *map_aids(),
                         ],
                     ),
                     inspector(),
