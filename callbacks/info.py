@@ -13,6 +13,7 @@ from callbacks.time_slider import format_date
 from components import ids
 from imageservice.dash import ImageMapLayerAIO, edit
 from components.infopanel import info_content, info_error
+from imageservice.client import METADATA_MAX_AGE
 from imageservice.errors import ImageServiceError
 from imageservice.metadata import (
     EPSG_MAX,
@@ -122,7 +123,7 @@ def describe_service(options: dict | None, params: dict | None) -> dict:
         return no_update
     layer = edit(params)
     try:
-        root = layer.metadata()
+        root = layer.metadata(METADATA_MAX_AGE)
         info = parse_service_info(root)
     except ImageServiceError as error:
         return {"content": info_error(f"Could not read the service description: {error}"), "catalog": None}

@@ -14,7 +14,7 @@ from callbacks.control_options import date_field, service_options
 from components import ids
 from components.authpanel import CLOSED_PROMPT
 from imageservice.dash import ImageMapLayerAIO, current_policy, server_session
-from imageservice.client import ImageServiceClient
+from imageservice.client import METADATA_MAX_AGE, ImageServiceClient
 from imageservice.errors import AuthenticationRequired, ImageServiceError
 from imageservice import ImageMapLayer
 from imageservice.metadata import ServiceInfo, parse_service_info
@@ -90,7 +90,7 @@ def open_service(url: str, restored: dict | None, options: dict | None = None, s
     try:
         client = ImageServiceClient(service_url, token=token_for(session, service_url), proxy=proxy, timeout=20,
                                     policy=current_policy(), session=server_session(proxy))
-        info = parse_service_info(client.metadata())
+        info = parse_service_info(client.metadata(METADATA_MAX_AGE))
         params = default_params(client.base_url, options).to_dict()
     except AuthenticationRequired as error:
         asked = {**prompt, "open": True, "code": error.code, "pending": "open", "url": client.base_url}
@@ -134,7 +134,7 @@ def service_description(params: dict | None) -> str | None:
     try:
         client = ImageServiceClient(params["url"], token=params.get("token"), proxy=proxy, timeout=20,
                                     policy=current_policy(), session=server_session(proxy))
-        return describe(parse_service_info(client.metadata()))
+        return describe(parse_service_info(client.metadata(METADATA_MAX_AGE)))
     except ImageServiceError:
         return None
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
+import flask
 import pytest
 
 import app as dashboard
@@ -51,6 +53,26 @@ def test_first_image_of_the_sample_service_loads(dash_duo, sample_root, tmp_path
     # A picture of the first view: SCREENSHOT_DIR=some/folder SAMPLE_SIZE=1280 scripts/test.sh -k first_image.
     screenshot = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path) / "dashboard.png"
     assert dash_duo.driver.save_screenshot(str(screenshot))
+
+
+def test_opening_the_service_reads_its_root_json_once(dash_duo, sample_root):
+    """The layer, its attribution, the service tab and the pixel inspector all need the root JSON
+    of the service being opened: one request to the server serves them all."""
+    app = dashboard.create_app(data_dir=sample_root)
+    roots: list[str] = []
+
+    @app.server.before_request
+    def count_roots() -> None:
+        path = flask.request.path.rstrip("/")
+        if path.endswith("/SampleMultispectral/ImageServer") and flask.request.args.get("f") == "json":
+            roots.append(flask.request.full_path)
+
+    dash_duo.start_server(app)
+    dash_duo._wait_for(lambda _: shown_image(dash_duo) is not None, timeout=15, msg="no image shown")
+    dash_duo.wait_for_contains_text(f"#{ids.SERVICE_STATUS}", "SampleMultispectral: 6 bands", timeout=15)
+    dash_duo.wait_for_contains_text(f"#{ids.LAYER_COUNTS}", "idle", timeout=10)
+    time.sleep(2)  # the callbacks the opening started have all answered by now
+    assert len(roots) == 1, roots
 
 
 def test_panning_and_zooming_need_no_server_callback(dash_duo, sample_root):

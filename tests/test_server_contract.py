@@ -121,7 +121,9 @@ def test_info_and_directory(server_url):
     assert info["authInfo"] == {"isTokenBasedSecurity": False}
     directory = get_json(server_url + "/arcgis/rest/services")
     assert directory == {"currentVersion": 11.1, "folders": [], "services": [
-        {"name": EL, "type": "ImageServer"}, {"name": MS, "type": "ImageServer"}]}
+        {"name": EL, "type": "ImageServer"}, {"name": "SampleLandCover", "type": "ImageServer"},
+        {"name": MS, "type": "ImageServer"}, {"name": "SampleOceanCube", "type": "ImageServer"},
+        {"name": "SampleWind", "type": "ImageServer"}]}
 
 
 def test_mosaic_root(server_url, ms):
@@ -148,7 +150,8 @@ def test_mosaic_root(server_url, ms):
     assert root["fields"] == [dict(f) for f in ms.fields] and root["objectIdField"] == "OBJECTID"
     assert root["maxImageWidth"] == root["maxImageHeight"] == 4100 and root["maxRecordCount"] == 1000
     assert root["mosaicOperator"] == "First" and root["allowRasterFunction"] is True
-    assert root["hasHistograms"] is root["hasColormap"] is root["hasRasterAttributeTable"] is False
+    assert root["hasHistograms"] is True        # the histograms resource answers (test_server_resources)
+    assert root["hasColormap"] is root["hasRasterAttributeTable"] is False
     assert root["minScale"] == root["maxScale"] == 0
 
 

@@ -75,12 +75,12 @@ class Args:
             if value:
                 self._values[key.strip().lower()] = value
 
+    def with_value(self, name: str, value: str) -> Args:
+        """A copy with `name` set to `value` (a server-side default the request did not give)."""
+        return Args({**self._values, name.lower(): value})
+
     def get(self, name: str, default: str | None = None) -> str | None:
         return self._values.get(name.lower(), default)
-
-    def replaced(self, name: str, value: str) -> Args:
-        """A copy with one value set, e.g. a default the server fills in."""
-        return Args({**self._values, name.lower(): value})
 
     def __contains__(self, name: str) -> bool:
         return name.lower() in self._values

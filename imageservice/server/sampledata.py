@@ -19,6 +19,7 @@ import json
 import math
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,9 @@ from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.transform import from_origin
 
-SAMPLE_SERVICES = ("SampleMultispectral", "SampleElevation")
+from .oceancube import ensure_ocean_cube
+
+SAMPLE_SERVICES = ("SampleMultispectral", "SampleElevation", "SampleLandCover", "SampleWind")
 DEFAULT_SIZE = 1280                      # 1280 cells of 30 m: a 38.4 km square
 GENERATOR_VERSION = 6                    # bump when the output changes, so stale copies are rebuilt
 SIDECAR = "catalog.json"
@@ -102,7 +105,7 @@ def ensure_sample_data(root: Path, *, size: int = DEFAULT_SIZE) -> Path:
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     landscape = None
-    for service, writer in ((SAMPLE_SERVICES[0], _write_multispectral), (SAMPLE_SERVICES[1], _write_elevation)):
+    for service, writer in zip(SAMPLE_SERVICES, _writers()):
         target = root / service
         if _is_current(target, size):
             continue
@@ -114,6 +117,7 @@ def ensure_sample_data(root: Path, *, size: int = DEFAULT_SIZE) -> Path:
             _replace_folder(temp, target, size)
         finally:
             shutil.rmtree(temp, ignore_errors=True)
+    ensure_ocean_cube(root)
     return root
 
 
@@ -125,6 +129,14 @@ def stale_sample_size(root: Path) -> int | None:
         if stamp is not None and stamp.get("version") != GENERATOR_VERSION:
             return int(stamp.get("size") or DEFAULT_SIZE)
     return None
+
+
+def _writers() -> tuple[Callable[[Path, Landscape], None], ...]:
+    """The writer of each of SAMPLE_SERVICES. The land-cover and wind samples have modules of
+    their own that build on this one, hence the import here rather than at the top."""
+    from .landcover_sample import write_landcover
+    from .wind_sample import write_wind
+    return (_write_multispectral, _write_elevation, write_landcover, write_wind)
 
 
 def _generator_of(folder: Path) -> dict | None:
@@ -365,7 +377,9 @@ class Landscape:
             weight[:, names.index(name)] *= factor
         cumulative = np.cumsum(weight, axis=1) / weight.sum(axis=1, keepdims=True)
         self.crop_names = names
-        self.field_crop = (rng.random(count)[:, None] > cumulative).sum(axis=1)
+        self.crop_of_field = (rng.random(count)[:, None] > cumulative).sum(axis=1)
+        self.field_crop = self.crop_of_field[self.field]              # per pixel
+        self.transition = self.cropland & (self.field_crop == names.index("pasture"))   # foothill pasture
         self.field_shift = rng.uniform(-18, 18, count).astype(np.float32)
         self.field_vigour = rng.uniform(0.7, 1.0, count).astype(np.float32)
         self.field_soil = rng.uniform(0.8, 1.2, count).astype(np.float32)
@@ -404,11 +418,11 @@ class Landscape:
 
     def crop_cover(self, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Green cover, harvested-residue cover and standing-water cover of each field on `day`."""
-        count = len(self.field_crop)
+        count = len(self.crop_of_field)
         green, residue, flooded = (np.zeros(count, np.float32) for _ in range(3))
         local_day = day - self.field_shift
         for index, name in enumerate(self.crop_names):
-            here = self.field_crop == index
+            here = self.crop_of_field == index
             _, peak, width = CROPS[name]
             if peak is not None:
                 season = np.exp(-0.5 * ((local_day - peak) / width) ** 2)
