@@ -33,6 +33,8 @@ ONE_BAND_FUNCTIONS = {"NDVI", "Hillshade", "Slope", "Aspect", "BandArithmetic"}
 
 def legend(service: Service, args: Args) -> dict:
     rule = json_object(args, "renderingRule")
+    if rule is None and "bandIds" not in args and service.default_raster_function is not None:
+        rule = {"rasterFunction": service.default_raster_function}     # what exportImage draws unasked
     node = resolve(rule, service)
     colours = rule_colormap(node) if node is not None else service.colormap if rule is None else ()
     if colours:
