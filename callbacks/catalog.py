@@ -65,6 +65,16 @@ def catalog_service(info: ServiceInfo, url: str) -> dict:
     }
 
 
+def with_answer_fields(service: dict, featureset: Mapping[str, Any]) -> dict:
+    """The date and cloud fields from the query's answer when the service root lists no fields."""
+    if service["date_field"] or service["cloud_field"]:
+        return service
+    fields = featureset.get("fields") or []
+    dates = [f["name"] for f in fields if f.get("type") == "esriFieldTypeDate"]
+    date = "AcquisitionDate" if "AcquisitionDate" in dates else (dates[0] if dates else None)
+    return {**service, "date_field": date, "cloud_field": cloud_field(fields)}
+
+
 # --- the where clause --------------------------------------------------------------------------
 
 
@@ -315,6 +325,7 @@ def refresh_catalog(view: dict | None, params: dict | None, where_text: str | No
     try:
         catalog = fetch_catalog(lambda: catalog_query(params, view["bounds"], where, service["object_id_field"]),
                                 page_size=service["page_size"])
+        service = with_answer_fields(service, catalog.featureset)
         shapes = footprints(catalog.featureset, service)  # an answer it cannot place is an InvalidResponse
     except ArcGISError as error:
         if (where_text or "").strip():
