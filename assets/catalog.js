@@ -8,13 +8,17 @@
     // The map must rest this long after a move before the catalog is queried again.
     const QUIET_MS = 400;
     // className marks the paths (set when a path is made; tests count footprints by it).
-    const FOOTPRINT = {className: "catalog-footprint", color: "#f59e0b", weight: 1.5, opacity: 0.9,
-                       fillOpacity: 0, dashArray: "4 3"}; // no fill: scenes overlap, and 14 faint fills tint the image
+    // A click on a footprint selects its scene and does not reach the map (no identify there);
+    // catalog.css lets only the outline take the pointer, so inside a footprint the map is clicked.
+    const FOOTPRINT = {className: "catalog-footprint", color: "#f59e0b", weight: 2, opacity: 0.9,
+                       fillOpacity: 0, dashArray: "4 3", // no fill: scenes overlap, and 14 faint fills tint the image
+                       bubblingMouseEvents: false};
     const SELECTED = {className: "catalog-footprint", color: "#0ea5e9", weight: 3, opacity: 1,
-                      fillOpacity: 0.12, dashArray: null};
+                      fillOpacity: 0.12, dashArray: null, bubblingMouseEvents: false};
     // The others, while some are selected: faint, so the selected ones stand out.
     const UNSELECTED = Object.assign({}, FOOTPRINT, {opacity: 0.35, fillOpacity: 0});
-    const HOVER = {weight: 4, opacity: 1, fillOpacity: 0.2};
+    // The outline under the pointer stands out; no fill, which would tint the image.
+    const HOVER = {weight: 4, opacity: 1};
 
     function footprintStyle(feature, context) {
         const selected = (context && context.hideout && context.hideout.selected) || [];
@@ -32,17 +36,15 @@
 
     let timer = null;
     let last = null;
-    let seen = false; // the catalog tab has been opened once
 
     window.dash_clientside = window.dash_clientside || {};
     window.dash_clientside.catalog = {
         // The layer's view store changes on every pan and zoom; pass its bounds on only once the
-        // map has been still for QUIET_MS and the bounds really changed, and only while someone
-        // looks: the tab is open, or footprints are shown after a first look (no request otherwise).
-        settle: function (view, tab, show, storeId) {
+        // map has been still for QUIET_MS and the bounds really changed, and only while the
+        // catalog tab is open (no request otherwise).
+        settle: function (view, tab, storeId) {
             clearTimeout(timer);
-            seen = seen || tab === "catalog";
-            if (!view || !view.bounds || !(tab === "catalog" || (seen && show && show.length))) {
+            if (!view || !view.bounds || tab !== "catalog") {
                 return window.dash_clientside.no_update;
             }
             timer = setTimeout(function () {
@@ -54,6 +56,10 @@
                 }
             }, QUIET_MS);
             return window.dash_clientside.no_update;
+        },
+        // The footprints are on the map only while the catalog tab is open and they are asked for.
+        shown: function (data, show, tab) {
+            return show && show.length && tab === "catalog" ? data : {type: "FeatureCollection", features: []};
         },
     };
 })();

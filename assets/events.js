@@ -21,11 +21,15 @@
         return time + " " + event.type + (detail ? ": " + detail : "");
     }
 
+    // Requests that neither loaded nor failed nor are still loading were superseded by a newer
+    // view or setting (the browser cancelled them, or they arrived late and were dropped).
     function countsText(state) {
         const counts = (state && state.counts) || {};
-        const status = state && state.loading ? "loading…" : "idle";
-        return status + " · " + (counts.loading || 0) + " requested · " + (counts.load || 0) + " loaded · " +
-            (counts.error || 0) + " failed";
+        const requested = counts.loading || 0, loaded = counts.load || 0, failed = counts.error || 0;
+        const inFlight = state && state.loading ? 1 : 0;
+        const superseded = Math.max(0, requested - loaded - failed - inFlight);
+        return (inFlight ? "loading…" : "idle") + " · " + requested + " requested: " + loaded + " loaded, " +
+            failed + " failed, " + superseded + " superseded" + (inFlight ? ", 1 loading" : "");
     }
 
     window.dash_clientside = window.dash_clientside || {};

@@ -302,12 +302,10 @@ def selection_text(raster_ids: Sequence[int]) -> str:
 
 
 def refresh_catalog(view: dict | None, params: dict | None, where_text: str | None, cloud_max: float | None,
-                    tab: str | None, show: list | None, last_key: dict | None, service: dict | None) -> dict:
+                    tab: str | None, last_key: dict | None, service: dict | None) -> dict:
     """Query the catalog when what it depends on (service, view, time, where) has changed, and
-    only while someone looks: the tab is open, or footprints are shown after a first look."""
-    if not view or not params or not service or service["url"] != params.get("url"):
-        return no_update
-    if tab != "catalog" and not (show and last_key):
+    only while the tab is open."""
+    if not view or not params or not service or service["url"] != params.get("url") or tab != "catalog":
         return no_update
     unchanged = {"rows": no_update, "columns": no_update, "selected": no_update, "footprints": no_update,
                  "key": no_update}
@@ -368,15 +366,28 @@ def select_scenes(params: dict, wanted: list[int], prior: str | None) -> dict | 
     return {"params": edit(params).set_mosaic_rule(new_rule).params.to_dict(), "method": method, "prior": prior}
 
 
-def choose_scenes(selected: list | None, n_clear: int | None, rows: list | None, params: dict | None,
-                  prior: str | None) -> dict:
-    """Ticked rows lock the mosaic to those scenes; unticking all, or Clear, removes the lock."""
-    clear = ctx.triggered_id == ids.CATALOG_CLEAR
-    wanted = [] if clear else selection_ids(selected, rows, locked_ids((params or {}).get("mosaic_rule")))
+def toggled(raster_ids: Sequence[int], raster_id: int) -> list[int]:
+    """The scenes with `raster_id` added, or taken out when it was there (a footprint click)."""
+    return sorted(set(raster_ids) ^ {raster_id})
+
+
+def choose_scenes(selected: list | None, n_clear: int | None, clicked: dict | None, rows: list | None,
+                  params: dict | None, prior: str | None) -> dict:
+    """Ticked rows, or a clicked footprint, lock the mosaic to those scenes; unticking all, or
+    Clear, removes the lock."""
+    current = locked_ids((params or {}).get("mosaic_rule"))
+    ticks = no_update  # the grid already shows what was ticked
+    if ctx.triggered_id == ids.CATALOG_CLEAR:
+        wanted = ticks = []
+    elif ctx.triggered_id == ids.CATALOG_FOOTPRINTS:
+        wanted = toggled(current, int(clicked["id"]))
+        ticks = {"ids": [str(i) for i in wanted]}
+    else:
+        wanted = selection_ids(selected, rows, current)
     change = select_scenes(params, wanted, prior) if params else None
     if change is None:
         return no_update
-    return {**change, "selected": [] if clear else no_update}
+    return {**change, "selected": ticks}
 
 
 def show_selection(params: dict | None, selected: list | None) -> dict:
@@ -407,14 +418,14 @@ def register(app: Dash) -> None:
         Output(ids.CATALOG_VIEW, "data"),
         Input(ImageMapLayerAIO.ids.view(ids.MAIN_LAYER), "data"),
         Input(ids.INSPECTOR_TABS, "value"),
-        Input(ids.CATALOG_SHOW_FOOTPRINTS, "value"),
         State(ids.CATALOG_VIEW, "id"),
     )
     app.clientside_callback(
-        "function (data, show) { return show && show.length ? data : {type: 'FeatureCollection', features: []}; }",
+        ClientsideFunction(namespace="catalog", function_name="shown"),
         Output(ids.CATALOG_FOOTPRINTS, "data"),
         Input(ids.CATALOG_FOOTPRINT_DATA, "data"),
         Input(ids.CATALOG_SHOW_FOOTPRINTS, "value"),
+        Input(ids.INSPECTOR_TABS, "value"),
     )
     app.callback(
         Output(ids.CATALOG_CLOUD_LABEL, "children"),
@@ -450,7 +461,6 @@ def register(app: Dash) -> None:
             "where_text": Input(ids.CATALOG_WHERE, "value"),
             "cloud_max": Input(ids.CATALOG_CLOUD, "value"),
             "tab": Input(ids.INSPECTOR_TABS, "value"),
-            "show": Input(ids.CATALOG_SHOW_FOOTPRINTS, "value"),
             "last_key": State(ids.CATALOG_KEY, "data"),
             "service": Input(ids.CATALOG_SERVICE, "data"),
         },
@@ -466,6 +476,7 @@ def register(app: Dash) -> None:
         inputs={
             "selected": Input(ids.CATALOG_GRID, "selectedRows"),
             "n_clear": Input(ids.CATALOG_CLEAR, "n_clicks"),
+            "clicked": Input(ids.CATALOG_FOOTPRINTS, "clickData"),
             "rows": State(ids.CATALOG_GRID, "rowData"),
             "params": State(params_store, "data"),
             "prior": State(ids.CATALOG_PRIOR_METHOD, "data"),

@@ -44,10 +44,3 @@ def date_field(info: ServiceInfo) -> str | None:
     names = [f["name"] for f in info.fields if f.get("type") == "esriFieldTypeDate"]
     return "AcquisitionDate" if "AcquisitionDate" in names else (names[0] if names else None)
 
-
-def preset_bands(label: str | None, options: dict | None) -> list[int | None] | None:
-    """The (red, green, blue) dropdown values for a preset; None when no preset is chosen."""
-    if not label or not options or label not in options["presets"]:
-        return None
-    bands = options["presets"][label]
-    return bands if len(bands) == 3 else [bands[0], None, None]

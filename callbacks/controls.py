@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import Dash, Input, Output, State, no_update
+from dash import ClientsideFunction, Dash, Input, Output, State, ctx, no_update
 
+from callbacks import band_choice
 from callbacks.catalog import LOCK_RASTER
-from callbacks.control_options import preset_bands
 from callbacks.control_params import ERROR_GROUPS, controls_from_params, params_from_controls
 from callbacks.time_slider import next_window, slider_config, time_label
 from components import ids
@@ -64,23 +64,21 @@ def fill_controls(options: dict | None, params: dict | None) -> dict:
     """Options and values of every control for a newly opened service."""
     if not options or not params:
         return no_update
-    bands = [{"label": f"{i + 1}: {name}", "value": i} for i, name in enumerate(options["band_names"])]
+    bands = band_choice.band_options(options["band_names"])
+    values = controls_from_params(params, options)
     return {
-        **controls_from_params(params, options),
+        **values,
         "band_options": [bands, bands, bands],
-        "preset_options": list(options["presets"]),
-        "preset": None,
+        "preset_options": band_choice.preset_options(options["presets"]),
+        "preset": band_choice.preset_for(band_choice.chosen_bands(
+            values["band_r"], values["band_g"], values["band_b"]), options["presets"]),
         "rule_options": options["raster_functions"],
-        "rule_placeholder": default_rule_label(options.get("default_function")),
+        "rule_placeholder": band_choice.default_rule_label(options.get("default_function")),
         "method_options": mosaic_method_options(options["mosaic_methods"]),
         "field_options": options["sort_fields"],
         "slider": slider_config(options["time"]),
+        "time_settled": values["time_range"],
     }
-
-
-def default_rule_label(function: str | None) -> str:
-    """What the empty rendering-rule dropdown means: the function the service applies unasked."""
-    return f"Service default ({function})" if function else "Service default"
 
 
 def apply_controls(current: dict | None, options: dict | None, custom_rule_blur: int | None = None,
@@ -93,27 +91,36 @@ def apply_controls(current: dict | None, options: dict | None, custom_rule_blur:
             "time_label": time_label(values["time_range"], options["time"])}
 
 
-def choose_preset(label: str | None, options: dict | None) -> tuple:
-    """A preset sets the three band dropdowns and clears the rendering rule: the templates pick
-    their own bands, and a service rejects them on bands it has already extracted."""
-    bands = preset_bands(label, options)
-    return no_update if bands is None else (*bands, None, "")
+# Component id -> what band_choice.sync calls it.
+BAND_CHOICE_GROUPS = {ids.BAND_PRESET: "preset", ids.BAND_R: "bands", ids.BAND_G: "bands", ids.BAND_B: "bands",
+                      ids.RENDERING_RULE: "rule", ids.CUSTOM_RULE: "custom"}
 
 
-def clear_bands_for_rule(rule: str | None) -> tuple:
-    """Choosing a rendering rule clears the band dropdowns, the mirror of choose_preset: the
-    rule's output has its own bands, and bandIds meant for the raw bands would not fit it."""
-    return (None, None, None) if rule else no_update
+def sync_band_choice(preset: str | None, red: int | None, green: int | None, blue: int | None, rule: str | None,
+                     _custom_blur: int | None, custom: str | None, options: dict | None) -> dict:
+    """Bands, preset and rule after one of them changed (see callbacks/band_choice)."""
+    if not options:
+        return no_update
+    changed = {BAND_CHOICE_GROUPS[component] for component in ctx.triggered_prop_ids.values()}
+    return band_choice.sync(changed, preset, [red, green, blue], rule, custom, options)
 
 
-def toggle_play(n_clicks: int | None, disabled: bool) -> tuple[bool, str]:
-    """The play button starts or stops the interval that steps the time window."""
+def play_state(disabled: bool) -> tuple[bool, str]:
+    """After a click on a play button: whether its interval is now disabled, and its label."""
     return (False, "❚❚ Pause") if disabled else (True, "▶ Play")
 
 
-def step_time(n_intervals: int | None, value: list[int] | None, options: dict | None) -> list[int]:
-    """Each tick of the play interval moves the time window one step (nothing without time)."""
-    return next_window(value, options["time"]) if options and options["time"] else no_update
+def toggle_play(n_clicks: int | None, disabled: bool, value: list[int] | None) -> tuple:
+    """The play button starts or stops the interval that steps the time window; starting keeps
+    the range on the slider as the extent Play goes through."""
+    stopped, label = play_state(disabled)
+    return stopped, label, no_update if stopped else value
+
+
+def step_time(n_intervals: int | None, value: list[int] | None, extent: list[int] | None,
+              options: dict | None) -> list[int]:
+    """Each tick of the play interval shows the next window of the play extent (nothing without time)."""
+    return next_window(value, extent, options["time"]) if options and options["time"] else no_update
 
 
 def register(app: Dash) -> None:
@@ -129,6 +136,7 @@ def register(app: Dash) -> None:
             "method_options": Output(ids.MOSAIC_METHOD, "options"),
             "field_options": Output(ids.SORT_FIELD, "options"),
             "slider": {key: Output(ids.TIME_RANGE, key) for key in ("min", "max", "marks", "step", "disabled")},
+            "time_settled": Output(ids.TIME_SETTLED, "data"),
         },
         inputs={"options": Input(ids.SERVICE_INFO, "data"), "params": State(params_store, "data")},
         prevent_initial_call=True,
@@ -143,30 +151,43 @@ def register(app: Dash) -> None:
             "current": State(params_store, "data"),
             "options": State(ids.SERVICE_INFO, "data"),
             **{name: Input(cid, "value") for name, cid in CONTROL_IDS.items()},
+            "time_range": Input(ids.TIME_SETTLED, "data"),
             # The custom rule is read when the box loses focus, not at every keystroke.
             "custom_rule": State(ids.CUSTOM_RULE, "value"),
             "custom_rule_blur": Input(ids.CUSTOM_RULE, "n_blur"),
         },
         prevent_initial_call=True,
     )(apply_controls)
+    bands = (ids.BAND_R, ids.BAND_G, ids.BAND_B)
     app.callback(
-        *(Output(cid, "value", allow_duplicate=True)
-          for cid in (ids.BAND_R, ids.BAND_G, ids.BAND_B, ids.RENDERING_RULE, ids.CUSTOM_RULE)),
-        Input(ids.BAND_PRESET, "value"), State(ids.SERVICE_INFO, "data"),
+        output={
+            "preset": Output(ids.BAND_PRESET, "value", allow_duplicate=True),
+            "bands": [Output(cid, "value", allow_duplicate=True) for cid in bands],
+            "rule": Output(ids.RENDERING_RULE, "value", allow_duplicate=True),
+            "custom": Output(ids.CUSTOM_RULE, "value", allow_duplicate=True),
+            "note": Output(ids.BANDS_NOTE, "children"),
+            "band_placeholders": [Output(cid, "placeholder") for cid in bands],
+            "rule_placeholder": Output(ids.RENDERING_RULE, "placeholder"),
+        },
+        inputs=[Input(ids.BAND_PRESET, "value"), *(Input(cid, "value") for cid in bands),
+                Input(ids.RENDERING_RULE, "value"), Input(ids.CUSTOM_RULE, "n_blur"), State(ids.CUSTOM_RULE, "value"),
+                State(ids.SERVICE_INFO, "data")],
         prevent_initial_call=True,
-    )(choose_preset)
+    )(sync_band_choice)
     app.callback(
-        *(Output(cid, "value", allow_duplicate=True) for cid in (ids.BAND_R, ids.BAND_G, ids.BAND_B)),
-        Input(ids.RENDERING_RULE, "value"),
-        prevent_initial_call=True,
-    )(clear_bands_for_rule)
-    app.callback(
-        Output(ids.TIME_TICK, "disabled"), Output(ids.TIME_PLAY, "children"),
-        Input(ids.TIME_PLAY, "n_clicks"), State(ids.TIME_TICK, "disabled"),
+        Output(ids.TIME_TICK, "disabled"), Output(ids.TIME_PLAY, "children"), Output(ids.TIME_PLAY_EXTENT, "data"),
+        Input(ids.TIME_PLAY, "n_clicks"), State(ids.TIME_TICK, "disabled"), State(ids.TIME_RANGE, "value"),
         prevent_initial_call=True,
     )(toggle_play)
     app.callback(
         Output(ids.TIME_RANGE, "value", allow_duplicate=True),
-        Input(ids.TIME_TICK, "n_intervals"), State(ids.TIME_RANGE, "value"), State(ids.SERVICE_INFO, "data"),
+        Input(ids.TIME_TICK, "n_intervals"), State(ids.TIME_RANGE, "value"), State(ids.TIME_PLAY_EXTENT, "data"),
+        State(ids.SERVICE_INFO, "data"),
         prevent_initial_call=True,
     )(step_time)
+    # Keyboard steps and Play ticks reach the layer once the slider has rested (assets/timeslider.js).
+    app.clientside_callback(
+        ClientsideFunction(namespace="timeSlider", function_name="settle"),
+        Output(ids.TIME_SETTLED, "data"), Input(ids.TIME_RANGE, "value"),
+        prevent_initial_call=True,
+    )

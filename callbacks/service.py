@@ -11,6 +11,7 @@ from dash import Dash, Input, Output, State, no_update
 
 from callbacks.auth import auth_code, sign_in_status, token_for
 from callbacks.control_options import date_field, service_options
+from callbacks.urlstate import checked_link, link_warning
 from components import ids
 from components.authpanel import CLOSED_PROMPT
 from imageservice.dash import ImageMapLayerAIO, current_policy, server_session
@@ -46,6 +47,12 @@ def with_link(params: dict, linked: dict | None) -> dict:
     return {**params, **{key: value for key, value in linked.items() if key != "url" and value != blank.get(key)}}
 
 
+def service_name(url: str) -> str:
+    """A service's name from its URL (.../services/Folder/Name/ImageServer -> Folder/Name)."""
+    path = url.split("?", 1)[0].rstrip("/").removesuffix("/ImageServer")
+    return path.split("/services/", 1)[-1]
+
+
 def describe(info: ServiceInfo) -> str:
     bands = ", ".join(info.band_names)
     text = f"{info.name}: {info.band_count} band{'s' if info.band_count != 1 else ''} ({bands}), {info.pixel_type}"
@@ -79,7 +86,7 @@ def proxy_for(config: ProxyConfig | None, service_url: str, proxy_url: str) -> s
 
 
 def open_service(url: str, restored: dict | None, options: dict | None = None, session: dict | None = None,
-                 prompt: dict | None = None, proxy: str | None = None) -> tuple:
+                 prompt: dict | None = None, proxy: str | None = None, previous: dict | None = None) -> tuple:
     """(status text, status class, layer params, map viewport, control options, sign-in prompt)
     for a service URL, errors in plain words. A page link's params and view (`restored`, see
     urlstate) win over the defaults when they are for this service. The session's token is used
@@ -97,18 +104,25 @@ def open_service(url: str, restored: dict | None, options: dict | None = None, s
         return sign_in_status(error.code), "service-status error", no_update, no_update, no_update, asked
     except ImageServiceError as error:
         text = f"Could not open the service: {error}"
+        if previous and previous.get("url") and previous["url"] != service_url:
+            text += f" The map and controls still show the previous service, {service_name(previous['url'])}."
         return text, "service-status error", no_update, no_update, no_update, no_update
     viewport = no_update
     if info.extent_latlng:
         south, west, north, east = info.extent_latlng
         viewport = {"bounds": [[south, west], [north, east]], "transition": "fitBounds"}
+    warning = ""
     if restored and absolute_url(restored["url"]) == service_url:
-        params = with_link(params, restored["params"])
+        if restored["params"]:
+            linked, problems = checked_link(restored["params"], info.band_count, params)
+            params, warning = with_link(params, linked), link_warning(problems)
         viewport = {**restored["view"], "transition": "setView"} if restored["view"] else viewport
     params = LayerParams.from_dict(params).replace(token=client.token, proxy=proxy).to_dict()
     options = service_options(info, acquisition_dates(client, info))
     asking = prompt.get("open") or prompt.get("pending")
     answered = {**prompt, "open": False, "pending": None, "url": None} if asking else no_update
+    if warning:
+        return f"{describe(info)}. {warning}", "service-status warning", params, viewport, options, answered
     return describe(info), "service-status", params, viewport, options, answered
 
 
@@ -155,12 +169,13 @@ def image_status(state: dict | None, params: dict | None = None) -> tuple[str, s
 def register(app: Dash, layer_options: dict | None = None, proxy_config: ProxyConfig | None = None) -> None:
     proxy_path = app.config.requests_pathname_prefix + "proxy"
 
-    def open_here(url: str, _retry: int, restored: dict | None, session: dict | None, prompt: dict | None) -> tuple:
+    def open_here(url: str, _retry: int, restored: dict | None, session: dict | None, prompt: dict | None,
+                  previous: dict | None) -> tuple:
         # The proxy's address as browsers reach it: the configured public URL, else this request's origin.
         public = proxy_config.public_url if proxy_config is not None else None
         own_proxy = public.rstrip("/") + "/proxy" if public else urljoin(flask.request.host_url, proxy_path)
         proxy = proxy_for(proxy_config, absolute_url(url), own_proxy)
-        return open_service(url, restored, layer_options, session, prompt, proxy)
+        return open_service(url, restored, layer_options, session, prompt, proxy, previous)
 
     app.callback(
         Output(ids.SERVICE_STATUS, "children"),
@@ -174,6 +189,7 @@ def register(app: Dash, layer_options: dict | None = None, proxy_config: ProxyCo
         State(ids.RESTORED, "data"),
         State(ids.AUTH_SESSION, "data"),
         State(ids.AUTH_PROMPT, "data"),
+        State(ImageMapLayerAIO.ids.params(ids.MAIN_LAYER), "data"),
     )(open_here)
     # The state store changes on every pan: only a new error, or its clearing, goes on to the server.
     app.clientside_callback(

@@ -27,8 +27,9 @@ def slider_config(time: dict | None) -> dict:
     dates = time["dates"]
     marks = {str(d): "" for d in dates} or None
     if marks:
-        marks[str(dates[0])] = format_date(dates[0], "%b %d")
-        marks[str(dates[-1])] = format_date(dates[-1], "%b %d")
+        # The ends carry the year: a range over several years is otherwise unreadable.
+        marks[str(dates[0])] = format_date(dates[0], "%d %b %Y")
+        marks[str(dates[-1])] = format_date(dates[-1], "%d %b %Y")
     return {"min": time["min"], "max": time["max"], "marks": marks, "step": None if dates else DAY_MS,
             "disabled": False}
 
@@ -52,22 +53,21 @@ def time_label(value: list[int] | None, time: dict | None) -> str:
     return f"{format_date(start)} – {format_date(end)} UTC"
 
 
-def time_stops(time: dict) -> list[int]:
-    """Where the play button's window may start and end: the dates, else equal steps."""
-    if time["dates"]:
-        return time["dates"]
-    step = (time["max"] - time["min"]) / TIME_STOPS
-    return [round(time["min"] + i * step) for i in range(TIME_STOPS + 1)]
+def play_windows(extent: list[int] | None, time: dict) -> list[list[int]]:
+    """The windows Play shows in turn within `extent` (the range chosen when Play started, None:
+    every date): each acquisition date alone, else TIME_STOPS equal steps of the extent."""
+    start, end = extent if extent and time_from_range(extent, time) != (None, None) else (time["min"], time["max"])
+    dates = [d for d in time["dates"] if start <= d <= end]
+    if dates:
+        return [[d, d] for d in dates]
+    step = (end - start) / TIME_STOPS
+    stops = [round(start + i * step) for i in range(TIME_STOPS + 1)]
+    return [[a, b] for a, b in zip(stops, stops[1:])]
 
 
-def next_window(value: list[int] | None, time: dict) -> list[int]:
-    """The time window one step later, as wide (in steps) as the current one; from the whole
-    extent it starts with the first date alone; past the end it wraps to the start."""
-    stops = time_stops(time)
-    value = value or [time["min"], time["max"]]
-    first = min(bisect.bisect_left(stops, value[0]), len(stops) - 1)
-    width = max(bisect.bisect_left(stops, value[1]) - first, 0)
-    if time_from_range(value, time) == (None, None):
-        first, width = -1, 0
-    first = first + 1 if first + 1 + width < len(stops) else 0
-    return [stops[first], stops[first + width]]
+def next_window(value: list[int] | None, extent: list[int] | None, time: dict) -> list[int]:
+    """The window after `value` among the play windows of `extent`; the first one when `value`
+    is none of them (Play just started); after the last, the first again."""
+    windows = play_windows(extent, time)
+    position = windows.index(list(value)) + 1 if value and list(value) in windows else 0
+    return windows[position % len(windows)]

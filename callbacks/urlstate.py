@@ -16,6 +16,7 @@ import flask
 from dash import ClientsideFunction, Dash, Input, Output, State
 
 from components import ids
+from components.controls import FORMAT_OPTIONS, PIXEL_TYPE_OPTIONS
 from imageservice.dash import ImageMapLayerAIO
 from imageservice.errors import ParameterError
 from imageservice.params import LayerParams
@@ -66,6 +67,28 @@ def from_query(search: str | None, origin: str = "") -> dict | None:
     except (ParameterError, ValueError):
         params = None
     return {"url": query["service"], "params": params, "view": _view(query)}
+
+
+def checked_link(params: dict, band_count: int, defaults: dict) -> tuple[dict, list[str]]:
+    """The link's params with what cannot work on this service or in the controls replaced by the
+    service defaults, and a sentence for each replacement, so a bad link fails visibly (the server
+    accepts any bandIds syntax, then refuses or draws grey)."""
+    problems = []
+    bands = params.get("band_ids") or []
+    if any(not 0 <= band < band_count for band in bands):
+        problems.append(f"bandIds={','.join(map(str, bands))} are not valid for this service "
+                        f"(its band ids are 0–{band_count - 1})")
+        params = {**params, "band_ids": None, "rendering_rule": params.get("rendering_rule")
+                  or defaults.get("rendering_rule")}
+    for name, field, offered in (("format", "format", FORMAT_OPTIONS), ("pixelType", "pixel_type", PIXEL_TYPE_OPTIONS)):
+        if params.get(field) is not None and params[field] not in {option["value"] for option in offered}:
+            problems.append(f"{name}={params[field]} is not offered by the controls (a browser cannot draw it well)")
+            params = {**params, field: defaults.get(field)}
+    return params, problems
+
+
+def link_warning(problems: list[str]) -> str:
+    return "The link's " + "; ".join(problems) + ": the service defaults are shown instead." if problems else ""
 
 
 def _view(query: dict[str, str]) -> dict | None:

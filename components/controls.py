@@ -7,6 +7,7 @@ from dash import dcc, html
 from imageservice.params import FORMATS, NO_DATA_INTERPRETATIONS
 
 from . import ids
+from .multidimpanel import multidim_section
 
 MOSAIC_OPERATIONS = ("MT_FIRST", "MT_LAST", "MT_MIN", "MT_MAX", "MT_MEAN", "MT_BLEND", "MT_SUM")
 PLAY_MS = 1500
@@ -52,6 +53,7 @@ def control_panel() -> html.Aside:
         id=ids.CONTROLS,
         className="controls",
         children=[
+            multidim_section(),
             _section(
                 "Bands",
                 _dropdown(ids.BAND_PRESET, "Band preset…", searchable=False),
@@ -59,6 +61,7 @@ def control_panel() -> html.Aside:
                   for channel, cid in (("Red", ids.BAND_R), ("Green", ids.BAND_G), ("Blue", ids.BAND_B))),
                 _field("Pixel type", _dropdown(ids.PIXEL_TYPE, "Service default", PIXEL_TYPE_OPTIONS)),
                 _error(ids.BANDS_ERROR),
+                html.Div(id=ids.BANDS_NOTE, className="control-note", role="status"),
             ),
             _section(
                 "No data",
@@ -101,6 +104,8 @@ def control_panel() -> html.Aside:
                     html.Span(id=ids.TIME_LABEL, className="time-label"),
                 ]),
                 dcc.Interval(id=ids.TIME_TICK, interval=PLAY_MS, disabled=True),
+                dcc.Store(id=ids.TIME_SETTLED),
+                dcc.Store(id=ids.TIME_PLAY_EXTENT),
                 _error(ids.TIME_ERROR),
             ),
             _section(

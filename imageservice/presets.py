@@ -1,4 +1,4 @@
-"""Band presets (natural colour, colour infrared, ...) found from a service's band names.
+"""Band presets (Natural Color, Color Infrared, ...: the spelling ArcGIS services use) found from a service's band names.
 
 Services name their bands freely ("Red", "NearInfrared", "SWIR 1", "B4_Red"), so each role is
 matched by a few spellings; a preset is offered only when all its bands exist.
@@ -19,8 +19,8 @@ ROLES = {
 }
 # Label -> the roles shown as red, green, blue.
 COMPOSITES = {
-    "Natural colour": ("red", "green", "blue"),
-    "Colour infrared": ("nir", "red", "green"),
+    "Natural Color": ("red", "green", "blue"),
+    "Color Infrared": ("nir", "red", "green"),
     "SWIR": ("swir2", "nir", "red"),
     "Agriculture": ("swir1", "nir", "blue"),
 }

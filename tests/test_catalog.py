@@ -156,7 +156,7 @@ def test_templates_fit_the_bands(services: dict) -> None:
     def composite_bands(name: str) -> list[int]:
         return templates[name]["rasterFunctionArguments"]["Raster"]["rasterFunctionArguments"]["BandIDs"]
     assert composite_bands("Color Infrared") == [3, 2, 1]
-    assert composite_bands("SWIR") == [5, 4, 2]
+    assert composite_bands("SWIR") == [5, 3, 2]
     assert templates["NDVI Raw"] == {"rasterFunction": "NDVI", "rasterFunctionArguments": {
         "VisibleBandID": 2, "InfraredBandID": 3, "ScientificOutput": True}, "variableName": "Raster"}
     colorized = templates["NDVI Colorized"]

@@ -326,8 +326,8 @@ def test_selection_text_shortens_long_lists() -> None:
 
 
 def refresh(params: dict, service: dict, *, where: str = "", cloud: float = CLOUD_ANY, tab: str = "catalog",
-            show: list | None = None, last_key: dict | None = None) -> dict:
-    return refresh_catalog({"bounds": WHOLE_AREA}, params, where, cloud, tab, show or [], last_key, service)
+            last_key: dict | None = None) -> dict:
+    return refresh_catalog({"bounds": WHOLE_AREA}, params, where, cloud, tab, last_key, service)
 
 
 def test_refresh_lists_the_view_and_ticks_the_locked_scenes(server_url) -> None:
@@ -343,13 +343,13 @@ def test_refresh_lists_the_view_and_ticks_the_locked_scenes(server_url) -> None:
     assert refresh(params, service, last_key=result["key"]) is no_update
 
 
-def test_refresh_waits_for_someone_to_look(server_url) -> None:
+def test_refresh_waits_for_the_tab_to_open(server_url) -> None:
     params = layer_params(server_url)
     service = service_of(params)
-    assert refresh(params, service, tab="pixel", show=["show"]) is no_update
+    assert refresh(params, service, tab="pixel") is no_update
     key = {"url": params["url"], "bounds": [[0, 0], [1, 1]], "time": [None, None], "where": "1=1"}
-    assert refresh(params, service, tab="pixel", show=[], last_key=key) is no_update
-    assert len(refresh(params, service, tab="pixel", show=["show"], last_key=key)["rows"]) == 14
+    assert refresh(params, service, tab="pixel", last_key=key) is no_update
+    assert len(refresh(params, service, last_key=key)["rows"]) == 14
     # params of another service than the one described: wait for its description
     assert refresh(layer_params(server_url, ELEVATION), service) is no_update
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 import requests
+from selenium.webdriver.common.actions.action_builder import ActionBuilder
 
 from components import ids
 from server_fixtures import sample_root  # noqa: F401  (pytest fixture)
@@ -102,7 +103,7 @@ def test_ticked_scenes_lock_the_mosaic_through_band_changes_until_cleared(dash_d
                        msg="the locked scene's footprint is not drawn apart")
 
     # The control panel rebuilds the mosaic rule on every change: the lock must survive it.
-    choose(dash_duo, ids.BAND_PRESET, "Colour infrared")
+    choose(dash_duo, ids.BAND_PRESET, "Color Infrared")
     query = wait_for_overlay(dash_duo, lambda q: q.get("bandIds") == ["3,2,1"], "bandIds did not change")
     assert mosaic_rule(query) == {"mosaicMethod": LOCK, "lockRasterIds": [3]}
 
@@ -128,4 +129,55 @@ def test_the_service_tab_describes_the_service(dash_duo, sample_root):
     assert "EPSG:32610, WGS 84 / UTM zone 10N" in dash_duo.find_element(content).text
     link = dash_duo.find_element(f"{content} a.info-link")
     assert link.get_attribute("href") == dash_duo.server_url + "/arcgis/rest/services/SampleMultispectral/ImageServer"
+    assert dash_duo.get_logs() == []
+
+
+# A point on a footprint's outline that the outline itself takes (the topmost of the scenes that
+# share it), and that footprint's scene id: [x, y, id] in whole page pixels, or null.
+OUTLINE_POINT = """
+const map = window.imageMapLayer.mapOf('main');
+const box = map.getContainer().getBoundingClientRect();
+const layers = [];
+map.eachLayer(l => { if (l.feature && l._path) { layers.push(l); } });
+for (const layer of layers) {
+    const path = layer._path, matrix = path.getScreenCTM(), length = path.getTotalLength();
+    for (let t = 0; t < length; t += 7) {
+        const p = path.getPointAtLength(t);
+        const x = Math.round(matrix.a * p.x + matrix.c * p.y + matrix.e);
+        const y = Math.round(matrix.b * p.x + matrix.d * p.y + matrix.f);
+        if (x > box.left + 60 && x < box.right - 20 && y > box.top + 90 && y < box.bottom - 20 &&
+            document.elementFromPoint(x, y) === path) { return [x, y, layer.feature.id]; }
+    }
+}
+return null;
+"""
+# What takes the pointer at the map's centre.
+AT_CENTRE = """
+const box = window.imageMapLayer.mapOf('main').getContainer().getBoundingClientRect();
+const element = document.elementFromPoint((box.left + box.right) / 2, (box.top + box.bottom) / 2);
+return element.getAttribute('class') || element.tagName;
+"""
+
+
+def test_footprints_belong_to_the_catalog_tab_and_a_click_on_one_selects_its_scene(dash_duo, sample_root):
+    open_catalog(dash_duo, sample_root)
+    dash_duo._wait_for(lambda _: footprint_count(dash_duo) > 0, timeout=TIMEOUT, msg="no footprints")
+    open_tab(dash_duo, "Pixel")
+    dash_duo._wait_for(lambda _: footprint_count(dash_duo) == 0, timeout=TIMEOUT, msg="footprints outside the tab")
+    open_tab(dash_duo, "Catalog")
+    dash_duo._wait_for(lambda _: footprint_count(dash_duo) > 0, timeout=TIMEOUT, msg="footprints not back")
+    # inside the footprints the pointer reaches the map: no footprint lights up under it
+    assert "catalog-footprint" not in dash_duo.driver.execute_script(AT_CENTRE)
+    x, y, scene = dash_duo.driver.execute_script(OUTLINE_POINT)
+    click = ActionBuilder(dash_duo.driver)
+    click.pointer_action.move_to_location(x, y)
+    click.pointer_action.click()
+    click.perform()
+    wait_for_overlay(dash_duo, lambda q: mosaic_rule(q) == {"mosaicMethod": LOCK, "lockRasterIds": [scene]},
+                     "the clicked footprint's scene was not selected")
+    dash_duo.wait_for_text_to_equal(f"#{ids.CATALOG_SELECTION}", f"Map locked to 1 scene (ID {scene}).",
+                                    timeout=TIMEOUT)
+    dash_duo._wait_for(lambda _: selected_rows(dash_duo) == [str(scene)], timeout=TIMEOUT, msg="its row not ticked")
+    # the click selected, it did not identify: the catalog tab stays open
+    assert dash_duo.find_element(".inspector-tab--selected").text.strip() == "Catalog"
     assert dash_duo.get_logs() == []

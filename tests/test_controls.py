@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from dash import no_update
 
-from callbacks import control_options, control_params, controls, time_slider, urlstate
+from callbacks import band_choice, control_options, control_params, controls, time_slider, urlstate
 from imageservice.errors import ParameterError
 from imageservice.metadata import parse_service_info
 from components import controls as control_panel
@@ -46,8 +46,8 @@ BASE = LayerParams(url=URL).to_dict()
 
 def test_presets_offer_only_composites_whose_bands_exist():
     assert band_presets(["Blue", "Green", "Red", "NIR"]) == {
-        "Natural colour": [2, 1, 0],
-        "Colour infrared": [3, 2, 1],
+        "Natural Color": [2, 1, 0],
+        "Color Infrared": [3, 2, 1],
         "Single band: Blue": [0],
         "Single band: Green": [1],
         "Single band: Red": [2],
@@ -91,7 +91,7 @@ def test_slider_snaps_to_acquisition_dates_and_labels_the_ends():
     assert time_slider.slider_config(TIME) == {
         "min": 1736294400000,
         "max": 1740900000000,
-        "marks": {"1736361600000": "Jan 08", "1738608420000": "", "1740854400000": "Mar 01"},
+        "marks": {"1736361600000": "08 Jan 2025", "1738608420000": "", "1740854400000": "01 Mar 2025"},
         "step": None,
         "disabled": False,
     }
@@ -214,10 +214,10 @@ def test_apply_controls_writes_params_only_when_valid_and_changed():
 
 def test_fill_controls_gives_options_and_values():
     filled = controls.fill_controls(OPTIONS, BASE)
-    bands = [{"label": "1: Blue", "value": 0}, {"label": "2: Green", "value": 1},
-             {"label": "3: Red", "value": 2}, {"label": "4: NIR", "value": 3}]
+    bands = [{"label": "1: Blue (id 0)", "value": 0}, {"label": "2: Green (id 1)", "value": 1},
+             {"label": "3: Red (id 2)", "value": 2}, {"label": "4: NIR (id 3)", "value": 3}]
     assert filled["band_options"] == [bands, bands, bands]
-    assert filled["preset_options"] == list(OPTIONS["presets"])
+    assert filled["preset_options"] == band_choice.preset_options(OPTIONS["presets"])
     assert filled["method_options"] == [{"label": "NorthWest", "value": "esriMosaicNorthwest"},
                                         {"label": "ByAttribute", "value": "esriMosaicAttribute"}]
     assert filled["slider"] == time_slider.slider_config(TIME)
@@ -231,26 +231,54 @@ def test_every_message_group_has_an_element_under_its_controls():
 
 
 def test_choosing_a_preset_sets_the_bands_and_clears_the_rule():
-    assert controls.choose_preset("Colour infrared", OPTIONS) == (3, 2, 1, None, "")
-    assert controls.choose_preset("Single band: Red", OPTIONS) == (2, None, None, None, "")
-    assert controls.choose_preset(None, OPTIONS) is no_update
+    chosen = band_choice.sync({"preset"}, "Color Infrared", [None] * 3, "Natural Color", "", OPTIONS)
+    assert (chosen["bands"], chosen["rule"], chosen["preset"]) == ([3, 2, 1], None, "Color Infrared")
+    single = band_choice.sync({"preset"}, "Single band: Red", [None] * 3, None, "", OPTIONS)
+    assert single["bands"] == [2, None, None] and single["preset"] == "Single band: Red"
 
 
-def test_play_steps_a_window_through_the_dates_and_wraps():
-    assert time_slider.next_window([TIME["min"], TIME["max"]], TIME) == [DATES[0], DATES[0]]
-    assert time_slider.next_window([DATES[0], DATES[0]], TIME) == [DATES[1], DATES[1]]
-    assert time_slider.next_window([DATES[0], DATES[1]], TIME) == [DATES[1], DATES[2]]
-    assert time_slider.next_window([DATES[1], DATES[2]], TIME) == [DATES[0], DATES[1]]
-    assert time_slider.next_window([DATES[2], DATES[2]], TIME) == [DATES[0], DATES[0]]
-    assert controls.toggle_play(1, True) == (False, "❚❚ Pause")
-    assert controls.toggle_play(2, False) == (True, "▶ Play")
+def test_choosing_bands_under_a_rule_clears_it_and_says_so():
+    chosen = band_choice.sync({"bands"}, None, [3, None, None], "Natural Color", "", OPTIONS)
+    assert (chosen["rule"], chosen["custom"], chosen["note"]) == (None, "", band_choice.RULE_CLEARED)
+    assert chosen["preset"] == "Single band: NIR" and chosen["band_placeholders"] == ["–"] * 3
+    # a preset's bands changed by hand are "Custom"
+    assert band_choice.sync({"bands"}, "Color Infrared", [3, 2, 0], None, "", OPTIONS)["preset"] == "Custom"
+
+
+def test_a_template_named_like_a_preset_shows_its_bands_in_the_empty_boxes():
+    chosen = band_choice.sync({"rule"}, "Color Infrared", [3, 2, 1], "Natural Color", "", OPTIONS)
+    assert chosen["bands"] == [None] * 3 and chosen["preset"] is None
+    assert chosen["band_placeholders"] == ["3: Red (id 2) · by the rule", "2: Green (id 1) · by the rule",
+                                           "1: Blue (id 0) · by the rule"]
+    assert band_choice.sync({"rule"}, None, [None] * 3, "Stretch", "", OPTIONS)["band_placeholders"] == [
+        "set by the rule"] * 3
+
+
+def test_a_custom_rule_shows_custom_in_the_rule_box():
+    chosen = band_choice.sync({"custom"}, None, [3, 2, 1], "Natural Color", '{"rasterFunction": "NDVI"}', OPTIONS)
+    assert chosen["rule"] is None and chosen["bands"] == [None] * 3
+    assert chosen["rule_placeholder"] == band_choice.CUSTOM_RULE
+
+
+def test_play_steps_through_the_dates_of_the_range_it_started_on_and_wraps():
+    whole = [TIME["min"], TIME["max"]]
+    assert time_slider.next_window(whole, None, TIME) == [DATES[0], DATES[0]]
+    assert time_slider.next_window([DATES[0], DATES[0]], None, TIME) == [DATES[1], DATES[1]]
+    assert time_slider.next_window([DATES[2], DATES[2]], None, TIME) == [DATES[0], DATES[0]]
+    # a wide range: every date in it in turn, not the range shifted back and forth by one date
+    wide = [DATES[1], DATES[2]]
+    assert time_slider.next_window(wide, wide, TIME) == [DATES[1], DATES[1]]
+    assert time_slider.next_window([DATES[1], DATES[1]], wide, TIME) == [DATES[2], DATES[2]]
+    assert time_slider.next_window([DATES[2], DATES[2]], wide, TIME) == [DATES[1], DATES[1]]
+    assert controls.toggle_play(1, True, wide) == (False, "❚❚ Pause", wide)
+    assert controls.toggle_play(2, False, wide) == (True, "▶ Play", no_update)
 
 
 def test_play_without_dates_steps_equal_windows():
     time = {"min": 0, "max": 1200, "dates": []}
-    assert time_slider.time_stops(time) == list(range(0, 1300, 100))
-    assert time_slider.next_window([0, 1200], time) == [0, 0]
-    assert time_slider.next_window([100, 300], time) == [200, 400]
+    assert time_slider.next_window([0, 1200], None, time) == [0, 100]
+    assert time_slider.next_window([100, 200], None, time) == [200, 300]
+    assert time_slider.next_window([0, 600], [0, 600], time) == [0, 50]
 
 
 # --- the page URL ------------------------------------------------------------------------------
@@ -303,15 +331,6 @@ def test_image_errors_reach_the_status_line():
         "The image could not be drawn: Invalid or missing input parameters. (code 400): bad bandIds",
         "service-status error",
     )
-
-
-def test_choosing_a_rendering_rule_clears_the_band_dropdowns():
-    from dash import no_update
-
-    from callbacks.controls import clear_bands_for_rule
-
-    assert clear_bands_for_rule("Natural Color") == (None, None, None)
-    assert clear_bands_for_rule(None) is no_update
 
 
 def test_mosaic_keys_the_controls_do_not_edit_are_kept():

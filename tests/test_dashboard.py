@@ -114,6 +114,8 @@ def test_a_bad_service_url_says_so_and_the_app_keeps_working(dash_duo, sample_ro
     enter_service_url(dash_duo, "/arcgis/rest/services/NoSuchService/ImageServer")
     dash_duo.wait_for_contains_text(f"#{ids.SERVICE_STATUS}", "Could not open the service", timeout=15)
     assert "NoSuchService" in dash_duo.find_element(f"#{ids.SERVICE_STATUS}").text
+    # the map and controls are the previous service's, and the status line says so
+    assert "still show the previous service, SampleMultispectral" in dash_duo.find_element(f"#{ids.SERVICE_STATUS}").text
     enter_service_url(dash_duo, "/arcgis/rest/services/SampleElevation/ImageServer")
     dash_duo.wait_for_contains_text(f"#{ids.SERVICE_STATUS}", "SampleElevation: 1 band", timeout=15)
 

@@ -43,7 +43,7 @@ def choose(dash_duo, dropdown_id: str, value: str) -> None:
 def test_a_band_preset_changes_band_ids_and_loads_a_new_image(dash_duo, sample_root):
     first = open_dashboard(dash_duo, sample_root)
     assert "bandIds" not in first
-    choose(dash_duo, ids.BAND_PRESET, "Colour infrared")
+    choose(dash_duo, ids.BAND_PRESET, "Color Infrared")
     query = wait_for_overlay(dash_duo, lambda q: q.get("bandIds") == ["3,2,1"], "bandIds did not change")
     assert "renderingRule" not in query  # the band-picking template is cleared
     assert query["bbox"] == first["bbox"]
@@ -82,7 +82,7 @@ def test_a_link_restores_the_controls_and_the_overlay(dash_duo, sample_root):
                            "/?service=/arcgis/rest/services/SampleMultispectral/ImageServer"
                            "&bandIds=5,3,2&opacity=0.5&center=38.5,-121.7&zoom=11")
     assert query["bandIds"] == ["5,3,2"] and "renderingRule" not in query
-    for cid, text in ((ids.BAND_R, "6: SWIR2"), (ids.BAND_G, "4: NIR"), (ids.BAND_B, "3: Red")):
+    for cid, text in ((ids.BAND_R, "6: SWIR2 (id 5)"), (ids.BAND_G, "4: NIR (id 3)"), (ids.BAND_B, "3: Red (id 2)")):
         dash_duo.wait_for_text_to_equal(f"#{cid}", text, timeout=TIMEOUT)
     url = urlparse(dash_duo.driver.current_url)
     assert parse_qs(url.query)["bandIds"] == ["5,3,2"] and parse_qs(url.query)["zoom"] == ["11"]
@@ -127,7 +127,7 @@ def test_the_dropdowns_offer_only_choices_that_work(dash_duo, sample_root):
 
 def test_a_cleared_band_leaves_the_other_controls_working(dash_duo, sample_root):
     open_dashboard(dash_duo, sample_root)
-    choose(dash_duo, ids.BAND_PRESET, "Colour infrared")
+    choose(dash_duo, ids.BAND_PRESET, "Color Infrared")
     wait_for_overlay(dash_duo, lambda q: q.get("bandIds") == ["3,2,1"], "bandIds did not change")
     dash_duo.find_element(f"#{ids.BAND_G} .dash-dropdown-clear").click()
     dash_duo.wait_for_contains_text(f"#{ids.BANDS_ERROR}", "Green", timeout=TIMEOUT)
@@ -138,3 +138,16 @@ def test_a_cleared_band_leaves_the_other_controls_working(dash_duo, sample_root)
     query = wait_for_overlay(dash_duo, lambda q: q.get("pixelType") == ["U8"], "the pixel type was not applied")
     assert "bandIds" not in query
     assert dash_duo.get_logs() == []
+
+
+def test_a_link_with_bands_the_service_lacks_says_so(dash_duo, sample_root):
+    query = open_dashboard(dash_duo, sample_root, "/?service=/arcgis/rest/services/SampleMultispectral/ImageServer"
+                                                  "&bandIds=9,9,9&format=tiff")
+    line = dash_duo.find_element(f"#{ids.SERVICE_STATUS}")
+    dash_duo._wait_for(lambda _: "warning" in line.get_attribute("class").split(), timeout=TIMEOUT,
+                       msg="the status line gave no warning")
+    assert "bandIds=9,9,9 are not valid for this service (its band ids are 0–5)" in line.text
+    assert "format=tiff is not offered" in line.text
+    # the service defaults are drawn instead, not a grey raw image
+    assert "bandIds" not in query and "renderingRule" not in query      # the server's default function
+    assert query["format"] == ["jpgpng"]

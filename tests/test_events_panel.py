@@ -27,9 +27,12 @@ def test_event_lines_counts_and_the_live_panel(dash_duo, sample_root):
         f"{local} error: Token Required (code 499)")
     assert run(line, {"type": "loading", "time": T + 1500, "bounds": [[0, 0], [1, 1]]}) == f"{local} loading"
     counts = "return window.dash_clientside.layerEvents.countsText(arguments[0])"
-    assert run(counts, None) == "idle · 0 requested · 0 loaded · 0 failed"
-    assert run(counts, {"loading": True, "counts": {"loading": 3, "load": 2, "error": 1}}) == (
-        "loading… · 3 requested · 2 loaded · 1 failed")
+    assert run(counts, None) == "idle · 0 requested: 0 loaded, 0 failed, 0 superseded"
+    # the parts add up: what neither loaded nor failed nor is loading was superseded
+    assert run(counts, {"loading": True, "counts": {"loading": 11, "load": 3, "error": 1}}) == (
+        "loading… · 11 requested: 3 loaded, 1 failed, 6 superseded, 1 loading")
+    assert run(counts, {"loading": False, "counts": {"loading": 11, "load": 3, "error": 0}}) == (
+        "idle · 11 requested: 3 loaded, 0 failed, 8 superseded")
     items = run("return window.dash_clientside.layerEvents.list(arguments[0])",
                 [{"type": "loading", "time": T + i * 1000} for i in range(17)])
     assert len(items) == 12 and items[0]["props"]["className"] == "event-loading"
@@ -40,4 +43,6 @@ def test_event_lines_counts_and_the_live_panel(dash_duo, sample_root):
     state = run("return window.imageMapLayer.stateOf('main')")
     dash_duo.wait_for_text_to_equal(
         f"#{ids.LAYER_COUNTS}",
-        f"idle · {state['counts']['loading']} requested · {state['counts']['load']} loaded · {state['counts']['error']} failed")
+        f"idle · {state['counts']['loading']} requested: {state['counts']['load']} loaded, "
+        f"{state['counts']['error']} failed, "
+        f"{state['counts']['loading'] - state['counts']['load'] - state['counts']['error']} superseded")

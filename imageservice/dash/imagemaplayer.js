@@ -147,7 +147,8 @@
     function fire(layer, type, detail) {
         layer.events.push(Object.assign({type: type, time: Date.now()}, detail || {}));
         if (layer.events.length > MAX_EVENTS) { layer.events.splice(0, layer.events.length - MAX_EVENTS); }
-        if (type in layer.counts) { layer.counts[type] += 1; }
+        // A stale load (a superseded request that still arrived) is not counted as loaded.
+        if (type in layer.counts && !(detail && detail.stale)) { layer.counts[type] += 1; }
     }
 
     function setLoadingClass(layer) {

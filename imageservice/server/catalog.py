@@ -651,7 +651,7 @@ def default_templates(data_type: str, band_names: tuple[str, ...],
     composites = {
         "Natural Color": ("red", "green", "blue"),
         "Color Infrared": ("nir", "red", "green"),
-        "SWIR": ("swir2", "swir1", "red"),
+        "SWIR": ("swir2", "nir", "red"),  # Landsat's short-wave infrared composite, 7-5-4
     }
     for name, wanted in composites.items():
         if all(band in index for band in wanted):
