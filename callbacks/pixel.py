@@ -28,7 +28,8 @@ from callbacks.profiles import (
 )
 from components import ids
 from imageservice.dash import ImageMapLayerAIO, edit, with_policy
-from components.pixelpanel import NUMBER_FORMAT, PERCENT_FORMAT, VALUE_COLUMNS, coordinates_view, pixel_marker
+from components.pixelpanel import (NUMBER_FORMAT, PERCENT_FORMAT, VALUE_COLUMNS, VISIBLE_NOTE, coordinates_view,
+                                   pixel_marker)
 from imageservice.client import METADATA_MAX_AGE
 from imageservice.errors import ImageServiceError
 from imageservice.metadata import normalize_wkid, parse_service_info
@@ -158,7 +159,7 @@ def catalog_columns(frame: pandas.DataFrame, band_names: list[str], date: str | 
         if name == date:
             column["minWidth"] = 150
         if name == "visibility":
-            column.update(headerName="Visible", valueFormatter=PERCENT_FORMAT)
+            column.update(headerName="On map", valueFormatter=PERCENT_FORMAT, headerTooltip=VISIBLE_NOTE)
         elif name in bands:
             column.update(valueFormatter=NUMBER_FORMAT, type="rightAligned")
         if name == "Name":

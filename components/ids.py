@@ -146,6 +146,10 @@ AUTH_RETRY = "auth-retry"
 AUTH_ASKED = "auth-asked"
 AUTH_RENEW = "auth-renew"
 
+# Map aids: the legend over the map and the zoom-to-service button.
+MAP_LEGEND = "map-legend"
+MAP_HOME = "map-home"
+
 # Multidimensional services: the variable and dimension controls, and the Pixel tab's profiles.
 MD_INFO = "md-info"
 MD_SECTION = "md-section"

@@ -13,9 +13,14 @@ from .controls import control_panel
 from .histogrampanel import histogram_panel
 from imageservice.dash import ImageMapLayerAIO
 from .infopanel import info_panel
+from .mapaids import map_aids
 from .multidimpanel import md_profiles_section
 from .pixelpanel import pixel_map_layers, pixel_panel
 from .swipe import swipe_map_layers, swipe_panel
+
+
+# On screen until the service answers: a cold start reads the data for the first time.
+OPENING = "Opening the service… the first image can take a few seconds while the server reads the data."
 
 
 def build_layout(*, service_url: str, basemap: str, opened: tuple[dict, list] | None = None) -> html.Div:
@@ -50,7 +55,7 @@ def build_layout(*, service_url: str, basemap: str, opened: tuple[dict, list] | 
                     auth_panel(),
                 ],
             ),
-            html.Div(id=ids.SERVICE_STATUS, className="service-status", role="status"),
+            html.Div(id=ids.SERVICE_STATUS, className="service-status", role="status", children=OPENING),
             html.Div(
                 className="workspace",
                 children=[
@@ -69,6 +74,7 @@ def build_layout(*, service_url: str, basemap: str, opened: tuple[dict, list] | 
                                              **{k: v for k, v in params.items() if k != "url"}),
                             *catalog_map_layers(),
                             *pixel_map_layers(),
+                            *map_aids(),
                         ],
                     ),
                     inspector(),

@@ -72,6 +72,7 @@ def test_service_options_from_service_info_and_dates():
         "presets": band_presets(["Blue", "Green", "Red", "NIR"]),
         "raster_functions": ["None", "Natural Color", "Stretch"],
         "default_function": "None",
+        "extent": list(INFO.extent_latlng),
         "mosaic_methods": [["NorthWest", "esriMosaicNorthwest"], ["ByAttribute", "esriMosaicAttribute"]],
         "sort_fields": ["CloudCover", "AcquisitionDate"],
         "time": {"min": 1736294400000, "max": 1740900000000, "dates": DATES},

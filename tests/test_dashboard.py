@@ -50,7 +50,7 @@ def test_first_image_of_the_sample_service_loads(dash_duo, sample_root, tmp_path
     dash_duo.wait_for_contains_text(f"#{ids.EVENTS_LOG}", "load: exportImage", timeout=10)
     dash_duo.wait_for_contains_text(f"#{ids.LAYER_COUNTS}", "idle", timeout=10)
     assert dash_duo.get_logs() == []
-    # The README picture: SCREENSHOT_DIR=docs SAMPLE_SIZE=1280 scripts/test.sh -k first_image refreshes it.
+    # A picture of the first view: SCREENSHOT_DIR=some/folder SAMPLE_SIZE=1280 scripts/test.sh -k first_image.
     screenshot = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path) / "dashboard.png"
     assert dash_duo.driver.save_screenshot(str(screenshot))
 

@@ -210,7 +210,7 @@ def test_catalog_columns_put_name_visibility_and_date_first_then_bands() -> None
     frame = pandas.DataFrame(columns=["OBJECTID", "Name", "CloudCover", "AcquisitionDate", "Red", "NIR", "visibility"])
     columns = catalog_columns(frame, ["Red", "NIR"], "AcquisitionDate")
     assert [c["field"] for c in columns] == ["Name", "visibility", "AcquisitionDate", "Red", "NIR", "OBJECTID", "CloudCover"]
-    assert columns[0]["pinned"] == "left" and columns[1]["headerName"] == "Visible"
+    assert columns[0]["pinned"] == "left" and columns[1]["headerName"] == "On map"
 
 
 def test_downloads_are_csv_named_after_the_point() -> None:

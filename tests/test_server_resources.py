@@ -200,6 +200,12 @@ def test_legend_of_three_bands_names_them(server_url, ms):
     assert single["legendType"] == "Stretched" and single["legend"][0]["label"] == f"High : {ms.statistics[3][1]:g}"
 
 
+def test_legend_without_rule_or_bands_is_the_default_templates(server_url, ms):
+    """The sample publishes Natural Color as its default: the legend describes that picture."""
+    (layer,) = get_json(url(server_url, MS, "legend"))["layers"]
+    assert [e["label"] for e in layer["legend"]] == ["Red: Red", "Green: Green", "Blue: Blue"]
+
+
 def test_legend_of_a_colormap_rule_lists_its_values(server_url):
     rule = {"rasterFunction": "Colormap", "rasterFunctionArguments": {
         "Colormap": [[2, 0, 0, 255], [1, 255, 128, 0]], "Raster": {"rasterFunction": "Slope"}}}
