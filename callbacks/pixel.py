@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, State, callback_context, dcc, no_update
+from dash import ClientsideFunction, Dash, Input, Output, State, callback_context, dcc, no_update
 
 from callbacks.control_options import date_field
 from callbacks.profiles import (
@@ -223,10 +223,20 @@ def pixel_ndvi(pixel: Pixel, band_names: list[str]) -> str:
 # --- the callbacks' bodies -------------------------------------------------------------------------------
 
 
+def swipe_side(click: dict | None, swipe: dict | None) -> tuple[bool, str]:
+    """(whether the click fell on the swipe's left side, the sentence naming the side reported);
+    (False, "") without swipe."""
+    side = (click or {}).get("side")
+    if not side or not (swipe or {}).get("enabled"):
+        return False, ""
+    return side == "left", f"{side.capitalize()} side of the swipe: {swipe.get(side) or 'the main layer'}."
+
+
 def inspect(click: dict | None, apply_rule: list | None, params: dict | None, service: dict | None,
-            point: dict | None, clicked: bool) -> tuple:
+            point: dict | None, clicked: bool, note: str = "") -> tuple:
     """Everything the panel shows for the last click, in `register`'s output order. `clicked` is
-    whether the click itself (not a layer change) triggered this: only then the pixel tab opens."""
+    whether the click itself (not a layer change) triggered this: only then the pixel tab opens.
+    `note` (which swipe side is reported) leads the status line."""
     tab = "pixel" if clicked else no_update
     if not click:
         return panel(EMPTY)
@@ -239,7 +249,7 @@ def inspect(click: dict | None, apply_rule: list | None, params: dict | None, se
     pixel = identify_pixel(params, lat, lng, service, apply_rendering_rule=bool(apply_rule))
     new_point = None if pixel.error or pixel.message == OUTSIDE else {"lat": lat, "lng": lng, "url": params["url"]}
     # The temporal profile reruns only when its point or service changes, not for a layer setting.
-    return panel(pixel.message or "", error=pixel.error, pixel=pixel, service=service,
+    return panel(" ".join(filter(None, (note, pixel.message))), error=pixel.error, pixel=pixel, service=service,
                  point=no_update if new_point == point else new_point, profile=new_point is not None, tab=tab)
 
 
@@ -307,7 +317,14 @@ def index_choice(service: dict | None, current: str | None) -> tuple[list, str |
 
 def register(app: Dash) -> None:
     params = ImageMapLayerAIO.ids.params(ids.MAIN_LAYER)
-    click = ImageMapLayerAIO.ids.click(ids.MAIN_LAYER)
+    click = ids.PIXEL_CLICK
+    # The main layer's clicks, with the swipe side each fell on (assets/swipe.js).
+    app.clientside_callback(
+        ClientsideFunction(namespace="swipe", function_name="withSide"),
+        Output(ids.PIXEL_CLICK, "data"),
+        Input(ImageMapLayerAIO.ids.click(ids.MAIN_LAYER), "data"),
+        prevent_initial_call=True,
+    )
     app.callback(
         Output(ids.PIXEL_SERVICE, "data"),
         Input(params, "data"),
@@ -339,11 +356,16 @@ def register(app: Dash) -> None:
         Input(params, "data"),
         Input(ids.PIXEL_SERVICE, "data"),
         State(ids.PIXEL_POINT, "data"),
+        State(ImageMapLayerAIO.ids.params(ids.COMPARE_LAYER), "data"),
+        State(ids.SWIPE_STATE, "data"),
         prevent_initial_call=True,
     )
-    def on_click(click_data, apply_rule, params_data, service, point):
+    def on_click(click_data, apply_rule, params_data, service, point, compare_params, swipe):
         clicked = callback_context.triggered_id == click
-        return inspect(click_data, apply_rule, params_data, service, point, clicked)
+        left, note = swipe_side(click_data, swipe)
+        # A click left of the swipe divider reports the layer drawn there.
+        chosen = compare_params if left and compare_params else params_data
+        return inspect(click_data, apply_rule, chosen, service, point, clicked, note)
 
     @app.callback(
         Output(ids.TEMPORAL_SERIES, "data"),

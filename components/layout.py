@@ -11,10 +11,9 @@ from .basemaps import basemap_layers, basemap_options
 from .catalogpanel import catalog_map_layers, catalog_panel
 from .controls import control_panel
 from .histogrampanel import histogram_panel
-from imageservice.dash import ImageMapLayerAIO
 from .infopanel import info_panel
 from .pixelpanel import pixel_map_layers, pixel_panel
-from .swipe import swipe_map_layers, swipe_panel
+from .swipe import main_map_layer, swipe_map_layers, swipe_panel
 
 
 def build_layout(*, service_url: str, basemap: str) -> html.Div:
@@ -61,7 +60,7 @@ def build_layout(*, service_url: str, basemap: str) -> html.Div:
                         children=[
                             dl.LayerGroup(id=ids.BASEMAP, children=basemap_layers(basemap)),
                             *swipe_map_layers(),
-                            ImageMapLayerAIO(None, aio_id=ids.MAIN_LAYER),
+                            main_map_layer(),
                             *catalog_map_layers(),
                             *pixel_map_layers(),
                         ],
