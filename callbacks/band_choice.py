@@ -57,11 +57,11 @@ def template_bands(template: str | None, presets: dict[str, list[int]]) -> list[
 
 
 def band_placeholders(template: str | None, custom: str | None, options: dict) -> list[str]:
-    """What the empty band boxes say: the template's bands ("… · by the rule"), "set by the rule"
+    """What the empty band boxes say: the template's bands ("rule: 3: Red (id 2)"), "set by the rule"
     when a rule's bands are unknown, "–" without a rule."""
     bands = template_bands(template, options["presets"])
     if bands:
-        return [f"{band_label(b, options['band_names'][b])} · by the rule" for b in bands]
+        return [f"rule: {band_label(b, options['band_names'][b])}" for b in bands]
     if template or (custom or "").strip():
         return ["set by the rule"] * 3
     return [NO_BAND] * 3

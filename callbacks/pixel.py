@@ -13,6 +13,7 @@ import pandas
 import plotly.graph_objects as go
 from dash import ClientsideFunction, Dash, Input, Output, State, callback_context, dcc, no_update
 
+from callbacks.band_choice import template_bands
 from callbacks.control_options import date_field
 from callbacks.profiles import (
     CHART_LAYOUT,
@@ -31,6 +32,7 @@ from imageservice.dash import ImageMapLayerAIO, edit, with_policy
 from components.pixelpanel import NUMBER_FORMAT, PERCENT_FORMAT, VALUE_COLUMNS, coordinates_view, pixel_marker
 from imageservice.errors import ImageServiceError
 from imageservice.metadata import normalize_wkid, parse_service_info
+from imageservice.presets import band_presets
 from imageservice.tables import catalog_items_to_frame, identify_to_frame
 
 EMPTY = "Click the map to inspect a pixel: its band values, the scenes under it and its profiles."
@@ -53,6 +55,7 @@ class Pixel:
     location: dict | None = None  # {x, y, wkid} as the service answered
     values: pandas.DataFrame = field(default_factory=pandas.DataFrame)  # band, value
     items: pandas.DataFrame = field(default_factory=pandas.DataFrame)  # the catalog items there
+    by_rule: bool = False  # the values are the rendering rule's output, not the service's bands
 
     @property
     def has_values(self) -> bool:
@@ -97,20 +100,36 @@ def refresh_service(params: dict | None, stored: dict | None) -> dict | None:
 # --- identify ------------------------------------------------------------------------------------------
 
 
+def rule_output_labels(rule: dict, count: int, band_names: list[str]) -> list[str]:
+    """Names for a rendering rule's output values: the displayed red, green and blue (with the
+    bands they come from when the template's name says), the rule's single value, or its outputs."""
+    name = rule.get("rasterFunction") or "Custom rule"
+    if count == 3:
+        sources = template_bands(name, band_presets(band_names))
+        return [f"Shown {channel}" + (f" ({band_names[band]})" if sources else "")
+                for channel, band in zip(("red", "green", "blue"), sources or (None, None, None))]
+    if count == 1:
+        return [f"{name} value"]
+    return [f"{name} output {i}" for i in range(1, count + 1)]
+
+
 def identify_pixel(params: dict, lat: float, lng: float, service: dict, *, apply_rendering_rule: bool = False) -> Pixel:
     """identify at a lat/lng with the layer's mosaic rule and time (and its rendering rule when
     asked), parsed into band values and catalog items, with a message for outside/NoData/errors."""
     task = edit(params).identify().at(lat, lng).return_catalog_items(True)
-    if apply_rendering_rule and params.get("rendering_rule"):
+    by_rule = bool(apply_rendering_rule and params.get("rendering_rule"))
+    if by_rule:
         task.set_rendering_rule(params["rendering_rule"])
     try:
         response = task.run()
         values = identify_to_frame(response, service["band_names"])
+        if by_rule:
+            values["band"] = rule_output_labels(params["rendering_rule"], len(values), service["band_names"])
         items = catalog_items_to_frame(response, service["band_names"], service["fields"] or None)
     except ImageServiceError as error:
         return Pixel(lat, lng, message=f"Could not read the pixel: {error}", error=True)
     where = answered_location(response)
-    pixel = Pixel(lat, lng, location=where, values=values, items=items)
+    pixel = Pixel(lat, lng, location=where, values=values, items=items, by_rule=by_rule)
     if pixel.has_values:
         return pixel
     if is_outside(where, lat, lng, service):
@@ -192,9 +211,15 @@ def download(kind: str, point: dict | None, pixel_rows: list | None, catalog_row
 
 
 def spectral_figure(pixel: Pixel) -> go.Figure:
-    """The pixel's value per band (bold), over each scene under it (faint, name on hover)."""
+    """The pixel's value per band (bold), over each scene under it (faint, name on hover); a
+    rendering rule's output (display colours, an index) as bars: it is no spectral profile."""
     bands = list(pixel.values["band"])
     figure = go.Figure()
+    if pixel.by_rule:
+        figure.add_trace(go.Bar(x=bands, y=pixel.values["value"], marker={"color": "#1f5f9e"}, name="Rule output",
+                                hovertemplate="%{x} %{y:.6~g}<extra></extra>"))
+        figure.update_layout(**CHART_LAYOUT, yaxis_title="Rule output")
+        return figure
     for _, item in pixel.items.iterrows():
         if not all(band in item for band in bands):
             continue  # a rendering rule changed the bands: the items' raw values do not compare

@@ -246,8 +246,7 @@ def test_choosing_bands_under_a_rule_clears_it_and_says_so():
 def test_a_template_named_like_a_preset_shows_its_bands_in_the_empty_boxes():
     chosen = band_choice.sync({"rule"}, "Color Infrared", [3, 2, 1], "Natural Color", "", OPTIONS)
     assert chosen["bands"] == [None] * 3 and chosen["preset"] is None
-    assert chosen["band_placeholders"] == ["3: Red (id 2) · by the rule", "2: Green (id 1) · by the rule",
-                                           "1: Blue (id 0) · by the rule"]
+    assert chosen["band_placeholders"] == ["rule: 3: Red (id 2)", "rule: 2: Green (id 1)", "rule: 1: Blue (id 0)"]
     assert band_choice.sync({"rule"}, None, [None] * 3, "Stretch", "", OPTIONS)["band_placeholders"] == [
         "set by the rule"] * 3
 
