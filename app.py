@@ -165,12 +165,26 @@ def build(args: argparse.Namespace) -> Dash:
     )
 
 
+# waitress's worker threads: exportImage and identify release the GIL in GDAL and numpy, and a
+# page sends a few requests at once (its image, Dash callbacks, identify).
+SERVER_THREADS = 8
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     app = build(args)
     print(f"Dashboard: http://{args.host}:{args.port}/", flush=True)
-    # The access log must not show tokens or passwords in request lines.
-    app.run(host=args.host, port=args.port, debug=args.debug, request_handler=RedactingRequestHandler)
+    if args.debug:
+        # Flask's development server, for its reloader and debugger. Its access log must not show
+        # tokens or passwords in request lines.
+        app.run(host=args.host, port=args.port, debug=True, request_handler=RedactingRequestHandler)
+        return
+    # A production WSGI server: a fixed pool of threads (so per-thread dataset handles are reused,
+    # where the development server starts a thread per connection) and HTTP keep-alive. It writes
+    # no access log, so no token or password in request lines reaches one.
+    from waitress import serve
+
+    serve(app.server, host=args.host, port=args.port, threads=SERVER_THREADS, ident="dash-imageservice")
 
 
 if __name__ == "__main__":

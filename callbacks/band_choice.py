@@ -14,7 +14,6 @@ import re
 CUSTOM = "Custom"
 NO_BAND = "–"
 RULE_CLEARED = "The rendering rule was cleared: chosen bands replace the rule's own band choice."
-NO_RULE = "No rendering rule"
 CUSTOM_RULE = "Custom (the JSON rule below)"
 
 
@@ -56,13 +55,21 @@ def template_bands(template: str | None, presets: dict[str, list[int]]) -> list[
     return next((ids for label, ids in presets.items() if _key(label) == _key(template) and len(ids) == 3), None)
 
 
+def default_rule_label(function: str | None) -> str:
+    """What the empty rendering-rule dropdown means: the function the service applies unasked."""
+    return f"Service default ({function})" if function else "Service default"
+
+
 def band_placeholders(template: str | None, custom: str | None, options: dict) -> list[str]:
-    """What the empty band boxes say: the template's bands ("rule: 3: Red (id 2)"), "set by the rule"
-    when a rule's bands are unknown, "–" without a rule."""
-    bands = template_bands(template, options["presets"])
+    """What the empty band boxes say: the bands of the chosen template ("rule: 3: Red (id 2)") or,
+    with no rule, of the function the service applies by default ("default: ..."); "set by the
+    rule" when a rule's bands are unknown; "–" when nothing picks bands."""
+    custom_rule = bool((custom or "").strip())
+    prefix, function = ("rule", template) if template or custom_rule else ("default", options.get("default_function"))
+    bands = None if custom_rule else template_bands(function, options["presets"])
     if bands:
-        return [f"rule: {band_label(b, options['band_names'][b])}" for b in bands]
-    if template or (custom or "").strip():
+        return [f"{prefix}: {band_label(b, options['band_names'][b])}" for b in bands]
+    if template or custom_rule:
         return ["set by the rule"] * 3
     return [NO_BAND] * 3
 
@@ -85,7 +92,8 @@ def sync(changed: set[str], preset: str | None, bands: list[int | None], rule: s
         bands, custom = [None, None, None], ""
     elif changed == {"custom"} and (custom or "").strip():
         bands, rule = [None, None, None], None
-    rule_placeholder = CUSTOM_RULE if (custom or "").strip() and not rule else NO_RULE
+    rule_placeholder = (CUSTOM_RULE if (custom or "").strip() and not rule
+                        else default_rule_label(options.get("default_function")))
     return {"preset": preset_for(chosen_bands(*bands), presets), "bands": list(bands), "rule": rule,
             "custom": custom, "note": note, "band_placeholders": band_placeholders(rule, custom, options),
             "rule_placeholder": rule_placeholder}

@@ -53,7 +53,9 @@ def catalog_service(info: ServiceInfo, url: str) -> dict:
     """The catalog facts of a service, for the CATALOG_SERVICE store."""
     return {
         "url": url,
-        "has_catalog": "Catalog" in info.capabilities and bool(info.fields),
+        # The capability decides: some mosaic datasets list no `fields` in their root, and the
+        # query asks for every field (outFields=*) anyway.
+        "has_catalog": "Catalog" in info.capabilities,
         "object_id_field": info.object_id_field or "OBJECTID",
         "cloud_field": cloud_field(info.fields),
         "date_field": date_field(info),

@@ -13,6 +13,7 @@ from callbacks.time_slider import format_date
 from components import ids
 from imageservice.dash import ImageMapLayerAIO, edit
 from components.infopanel import info_content, info_error
+from imageservice.client import METADATA_MAX_AGE
 from imageservice.errors import ImageServiceError
 from imageservice.metadata import (
     EPSG_MAX,
@@ -105,7 +106,8 @@ def service_facts(root: Mapping[str, Any], info: ServiceInfo) -> list[tuple[str,
         ("Time extent", time_text(info)),
         ("Capabilities", ", ".join(info.capabilities)),
         ("Mosaic methods", mosaic_text(info)),
-        ("Raster functions", ", ".join(info.raster_functions)),
+        ("Raster functions", info.raster_functions
+         and f"{', '.join(info.raster_functions)} (default {info.raster_functions[0]})"),
         ("Max image size", info.max_image_width and info.max_image_height
          and f"{info.max_image_width:,} × {info.max_image_height:,} px"),
         ("Max record count", "Catalog" in info.capabilities and info.max_record_count is not None
@@ -121,7 +123,7 @@ def describe_service(options: dict | None, params: dict | None) -> dict:
         return no_update
     layer = edit(params)
     try:
-        root = layer.metadata()
+        root = layer.metadata(METADATA_MAX_AGE)
         info = parse_service_info(root)
     except ImageServiceError as error:
         return {"content": info_error(f"Could not read the service description: {error}"), "catalog": None}

@@ -30,6 +30,7 @@ from callbacks.profiles import (
 from components import ids
 from imageservice.dash import ImageMapLayerAIO, edit, with_policy
 from components.pixelpanel import NUMBER_FORMAT, PERCENT_FORMAT, VALUE_COLUMNS, coordinates_view, pixel_marker
+from imageservice.client import METADATA_MAX_AGE
 from imageservice.errors import ImageServiceError
 from imageservice.metadata import normalize_wkid, parse_service_info
 from imageservice.presets import band_presets
@@ -67,7 +68,7 @@ class Pixel:
 
 def service_facts(params: dict) -> dict:
     """What the inspector needs to know about the layer's service, from its root JSON."""
-    info = parse_service_info(edit(params).metadata())
+    info = parse_service_info(edit(params).metadata(METADATA_MAX_AGE))
     names = {f["name"] for f in info.fields}
     oid = info.object_id_field or next((f["name"] for f in info.fields if f.get("type") == "esriFieldTypeOID"), "OBJECTID")
     return {

@@ -15,7 +15,7 @@ from callbacks.urlstate import checked_link, link_warning
 from components import ids
 from components.authpanel import CLOSED_PROMPT
 from imageservice.dash import ImageMapLayerAIO, current_policy, server_session
-from imageservice.client import ImageServiceClient
+from imageservice.client import METADATA_MAX_AGE, ImageServiceClient
 from imageservice.errors import AuthenticationRequired, ImageServiceError
 from imageservice import ImageMapLayer
 from imageservice.metadata import ServiceInfo, parse_service_info
@@ -31,15 +31,20 @@ def absolute_url(url: str) -> str:
     return urljoin(flask.request.host_url, url) if url.startswith("/") else url
 
 
-def default_params(url: str, info: ServiceInfo, options: dict | None = None) -> LayerParams:
-    """What a new service opens with: its first raster function template when it has one
-    (a stretched, coloured picture rather than raw values), else the raw bands; then the
-    operator's layer options (command line or environment), which win. Chosen bands replace the
-    template, whose own band choice would conflict with them."""
-    options = options or {}
-    templates = [name for name in info.raster_functions if name != "None"]
-    rule = {"rasterFunction": templates[0]} if templates and "band_ids" not in options else None
-    return LayerParams.from_dict({"url": url, "rendering_rule": rule, **options})
+def default_params(url: str, options: dict | None = None) -> LayerParams:
+    """What a new service opens with: no rendering rule, so the server applies the publisher's
+    default (as esri-leaflet and the ArcGIS JS SDK do), then the operator's layer options
+    (command line or environment)."""
+    return LayerParams.from_dict({"url": url, **(options or {})})
+
+
+def with_link(params: dict, linked: dict | None) -> dict:
+    """A page link's params over the defaults: what the link sets wins, what it leaves out opens
+    as a typed URL would, so `/?service=URL` and typing URL open the service the same way."""
+    if not linked:
+        return params
+    blank = LayerParams(url=linked["url"]).to_dict()
+    return {**params, **{key: value for key, value in linked.items() if key != "url" and value != blank.get(key)}}
 
 
 def service_name(url: str) -> str:
@@ -92,8 +97,8 @@ def open_service(url: str, restored: dict | None, options: dict | None = None, s
     try:
         client = ImageServiceClient(service_url, token=token_for(session, service_url), proxy=proxy, timeout=20,
                                     policy=current_policy(), session=server_session(proxy))
-        info = parse_service_info(client.metadata())
-        params = default_params(client.base_url, info, options).to_dict()
+        info = parse_service_info(client.metadata(METADATA_MAX_AGE))
+        params = default_params(client.base_url, options).to_dict()
     except AuthenticationRequired as error:
         asked = {**prompt, "open": True, "code": error.code, "pending": "open", "url": client.base_url}
         return sign_in_status(error.code), "service-status error", no_update, no_update, no_update, asked
@@ -109,8 +114,8 @@ def open_service(url: str, restored: dict | None, options: dict | None = None, s
     warning = ""
     if restored and absolute_url(restored["url"]) == service_url:
         if restored["params"]:
-            params, problems = checked_link(restored["params"], info.band_count, params)
-            warning = link_warning(problems)
+            linked, problems = checked_link(restored["params"], info.band_count, params)
+            params, warning = with_link(params, linked), link_warning(problems)
         viewport = {**restored["view"], "transition": "setView"} if restored["view"] else viewport
     params = LayerParams.from_dict(params).replace(token=client.token, proxy=proxy).to_dict()
     options = service_options(info, acquisition_dates(client, info))
@@ -143,7 +148,7 @@ def service_description(params: dict | None) -> str | None:
     try:
         client = ImageServiceClient(params["url"], token=params.get("token"), proxy=proxy, timeout=20,
                                     policy=current_policy(), session=server_session(proxy))
-        return describe(parse_service_info(client.metadata()))
+        return describe(parse_service_info(client.metadata(METADATA_MAX_AGE)))
     except ImageServiceError:
         return None
 

@@ -56,9 +56,9 @@ def dates_text(params: dict) -> str:
     return f"{format_date(start, '%Y-%m-%d')} – {format_date(end, '%Y-%m-%d')}"
 
 
-def side_label(params: dict, band_names: Sequence[str], with_dates: bool) -> str:
-    """A side's name on the map: its raster function ("NDVI"), else its bands; with its dates
-    when the sides differ by date."""
+def side_label(params: dict, band_names: Sequence[str], with_dates: bool, default: str | None = None) -> str:
+    """A side's name on the map: its raster function ("NDVI"), else its bands, else the function
+    the service applies by default; with its dates when the sides differ by date."""
     rule = params.get("rendering_rule")
     bands = params.get("band_ids")
     if rule:
@@ -67,7 +67,7 @@ def side_label(params: dict, band_names: Sequence[str], with_dates: bool) -> str
     elif bands:
         name = ", ".join(band_names[b] if b < len(band_names) else f"Band {b + 1}" for b in bands)
     else:
-        name = "Service default"
+        name = default if default and default != RAW else "Service default"
     return f"{name} · {dates_text(params)}" if with_dates else name
 
 
@@ -105,7 +105,8 @@ def update_compare(main: dict | None, enabled: list | None, rule: str | None, da
             "Turn swipe on to compare two renderings or two dates of the service side by side.")
         return {"params": None, "state": NO_SWIPE, "status": status, **shared}
     names = (info or {}).get("band_names") or []
-    left, right = side_label(params, names, other_dates), side_label(main, names, other_dates)
+    default = (info or {}).get("default_function")
+    left, right = side_label(params, names, other_dates, default), side_label(main, names, other_dates, default)
     if rule is None and not other_dates:
         status = "Both sides show the same picture: choose a rendering or other dates for the left side."
     else:

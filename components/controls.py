@@ -75,7 +75,7 @@ def control_panel() -> html.Aside:
             ),
             _section(
                 "Rendering rule",
-                _dropdown(ids.RENDERING_RULE, "No rendering rule"),
+                _dropdown(ids.RENDERING_RULE, "Service default"),
                 dcc.Textarea(id=ids.CUSTOM_RULE, className="control-textarea", rows=3, spellCheck=False,
                              placeholder='Custom rule as JSON, e.g. {"rasterFunction": "Stretch"}'),
                 _error(ids.RULE_ERROR),

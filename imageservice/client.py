@@ -8,6 +8,8 @@ the transport `except`; everything the server said is judged afterwards, outside
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +45,14 @@ IMAGE_MAGIC = (
 )
 # Raw pixel formats have no magic number: only an error body can be told apart from them.
 RAW_FORMATS = ("bip", "bsq", "lerc")
+# How old a root JSON `metadata(max_age=...)` may reuse when an app reads it in several places at
+# once (opening a service: its layer, attribution, tools): seconds.
+METADATA_MAX_AGE = 60.0
+METADATA_CACHE_SIZE = 256
+# Root JSONs by (base_url, token, proxy, request params): (time fetched, answer). Process-wide, so
+# that every callback of a page opening a service shares one fetch.
+_metadata_cache: dict[tuple, tuple[float, dict]] = {}
+_metadata_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -141,9 +151,21 @@ class ImageServiceClient:
         """Like request(), always as POST (esri-leaflet's service.post)."""
         return self._run(_Call(path, params, "post", _parse_json))
 
-    def metadata(self) -> dict:
-        """The service root JSON (GET <base_url>?f=json)."""
-        return self.get("", {})
+    def metadata(self, max_age: float = 0.0) -> dict:
+        """The service root JSON (GET <base_url>?f=json). With `max_age` (seconds), an answer this
+        client's URL, token and proxy got at most that long ago is reused without a request."""
+        key = (self.base_url, self.token, self.proxy, tuple(sorted(self.request_params.items())))
+        if max_age > 0:
+            with _metadata_lock:
+                fetched, root = _metadata_cache.get(key, (0.0, None))
+            if root is not None and time.monotonic() - fetched <= max_age:
+                return root
+        root = self.get("", {})
+        with _metadata_lock:
+            if len(_metadata_cache) >= METADATA_CACHE_SIZE:
+                _metadata_cache.clear()  # a bound, not an LRU: refetching a root now and then is cheap
+            _metadata_cache[key] = (time.monotonic(), root)
+        return root
 
     def identify(self, params: Mapping[str, Any]) -> dict:
         return self.request("identify", params)

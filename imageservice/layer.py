@@ -136,9 +136,9 @@ class ImageMapLayer:
             raise InvalidResponse("exportImage f=json response has no href")
         return urls.href_url(self.params, response["href"])
 
-    def metadata(self) -> dict:
-        """The service root JSON."""
-        return self.client.metadata()
+    def metadata(self, max_age: float = 0.0) -> dict:
+        """The service root JSON; `max_age` (seconds) reuses a recent one (ImageServiceClient.metadata)."""
+        return self.client.metadata(max_age)
 
     def service_info(self) -> ServiceInfo:
         return parse_service_info(self.metadata())

@@ -17,11 +17,17 @@ def text(dash_duo, component_id: str) -> str:
     return dash_duo.find_element(f"#{component_id}").text
 
 
-def test_one_band_under_the_default_rule_clears_the_rule_and_says_so(dash_duo, sample_root):
+def test_one_band_under_a_template_clears_the_rule_and_says_so(dash_duo, sample_root):
     first = open_dashboard(dash_duo, sample_root)
-    assert first["renderingRule"] == ['{"rasterFunction":"Natural Color"}']
-    # the template's bands show in the empty band boxes, numbered as bandIds numbers them
+    assert "renderingRule" not in first and "bandIds" not in first
+    # the bands of the function the service applies by default show in the empty band boxes,
+    # numbered as bandIds numbers them
     for cid, band in ((ids.BAND_R, "3: Red (id 2)"), (ids.BAND_G, "2: Green (id 1)"), (ids.BAND_B, "1: Blue (id 0)")):
+        dash_duo.wait_for_contains_text(f"#{cid}", f"default: {band}", timeout=TIMEOUT)
+    choose(dash_duo, ids.RENDERING_RULE, "Color Infrared")
+    wait_for_overlay(dash_duo, lambda q: q.get("renderingRule") == ['{"rasterFunction":"Color Infrared"}'],
+                     "the template was not drawn")
+    for cid, band in ((ids.BAND_R, "4: NIR (id 3)"), (ids.BAND_G, "3: Red (id 2)"), (ids.BAND_B, "2: Green (id 1)")):
         dash_duo.wait_for_contains_text(f"#{cid}", f"rule: {band}", timeout=TIMEOUT)
     choose(dash_duo, ids.BAND_R, "3")
     query = wait_for_overlay(dash_duo, lambda q: q.get("bandIds") == ["3"], "the NIR band was not drawn")

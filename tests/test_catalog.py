@@ -55,7 +55,8 @@ def ones(bands: int = 1, size: int = 10, dtype: str = "uint8") -> np.ndarray:
 
 
 def test_sample_services_are_found(services: dict) -> None:
-    assert sorted(services) == ["SampleElevation", "SampleMultispectral"]
+    assert sorted(services) == [
+        "SampleElevation", "SampleLandCover", "SampleMultispectral", "SampleOceanCube", "SampleWind"]
 
 
 def test_multispectral_service_description(services: dict) -> None:

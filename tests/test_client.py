@@ -169,6 +169,17 @@ def test_metadata_gets_the_root_with_a_trailing_slash_and_url_params(fake: FakeA
     assert fake.received == [Received("GET", SERVICE, "foo=bar&baz=a%20b&f=json", None)]
 
 
+def test_metadata_with_max_age_reuses_a_recent_root_of_the_same_url_and_token(fake: FakeArcGIS) -> None:
+    """Opening a service reads its root in several callbacks at once: one request serves them all."""
+    fake.routes[SERVICE] = json_route("sentinel2_landcover_root.json")
+    first = ImageServiceClient(fake.url).metadata(max_age=60)
+    again = ImageServiceClient(fake.url).metadata(max_age=60)  # another client, as in another callback
+    assert again == first and len(fake.received) == 1
+    ImageServiceClient(fake.url, token="other").metadata(max_age=60)  # another token: its own request
+    ImageServiceClient(fake.url).metadata()  # no max_age: always asks
+    assert [r.params.get("token") for r in fake.received] == [None, "other", None]
+
+
 def test_identify_sends_the_exact_query_string(fake: FakeArcGIS) -> None:
     fake.routes[SERVICE + "identify"] = json_route("landsat_identify_catalog.json")
     response = fake.client().identify(IDENTIFY_PARAMS)

@@ -71,6 +71,7 @@ def test_service_options_from_service_info_and_dates():
         "band_names": ["Blue", "Green", "Red", "NIR"],
         "presets": band_presets(["Blue", "Green", "Red", "NIR"]),
         "raster_functions": ["None", "Natural Color", "Stretch"],
+        "default_function": "None",
         "mosaic_methods": [["NorthWest", "esriMosaicNorthwest"], ["ByAttribute", "esriMosaicAttribute"]],
         "sort_fields": ["CloudCover", "AcquisitionDate"],
         "time": {"min": 1736294400000, "max": 1740900000000, "dates": DATES},
@@ -249,6 +250,14 @@ def test_a_template_named_like_a_preset_shows_its_bands_in_the_empty_boxes():
     assert chosen["band_placeholders"] == ["rule: 3: Red (id 2)", "rule: 2: Green (id 1)", "rule: 1: Blue (id 0)"]
     assert band_choice.sync({"rule"}, None, [None] * 3, "Stretch", "", OPTIONS)["band_placeholders"] == [
         "set by the rule"] * 3
+
+
+def test_with_no_rule_the_boxes_show_the_bands_of_the_services_default_function():
+    options = {**OPTIONS, "default_function": "Natural Color"}
+    chosen = band_choice.sync({"rule"}, None, [None] * 3, None, "", options)
+    assert chosen["band_placeholders"] == ["default: 3: Red (id 2)", "default: 2: Green (id 1)",
+                                           "default: 1: Blue (id 0)"]
+    assert chosen["rule_placeholder"] == "Service default (Natural Color)"
 
 
 def test_a_custom_rule_shows_custom_in_the_rule_box():

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
+import flask
 import pytest
 
 import app as dashboard
@@ -42,13 +44,35 @@ def test_first_image_of_the_sample_service_loads(dash_duo, sample_root, tmp_path
         "const r = document.querySelector('.leaflet-container').getBoundingClientRect(); return [r.width, r.height]")
     assert (width, height) == tuple(round(v) for v in map_size)
     assert query["bboxSR"] == ["3857"] and query["f"] == ["image"]
-    assert query["renderingRule"] == ['{"rasterFunction":"Natural Color"}']
+    # No rendering rule: the server applies the publisher's default, which the dropdown names.
+    assert "renderingRule" not in query
+    assert dash_duo.find_element(f"#{ids.RENDERING_RULE}").text == "Service default (Natural Color)"
     dash_duo.wait_for_contains_text(f"#{ids.EVENTS_LOG}", "load: exportImage", timeout=10)
     dash_duo.wait_for_contains_text(f"#{ids.LAYER_COUNTS}", "idle", timeout=10)
     assert dash_duo.get_logs() == []
     # The README picture: SCREENSHOT_DIR=docs SAMPLE_SIZE=1280 scripts/test.sh -k first_image refreshes it.
     screenshot = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path) / "dashboard.png"
     assert dash_duo.driver.save_screenshot(str(screenshot))
+
+
+def test_opening_the_service_reads_its_root_json_once(dash_duo, sample_root):
+    """The layer, its attribution, the service tab and the pixel inspector all need the root JSON
+    of the service being opened: one request to the server serves them all."""
+    app = dashboard.create_app(data_dir=sample_root)
+    roots: list[str] = []
+
+    @app.server.before_request
+    def count_roots() -> None:
+        path = flask.request.path.rstrip("/")
+        if path.endswith("/SampleMultispectral/ImageServer") and flask.request.args.get("f") == "json":
+            roots.append(flask.request.full_path)
+
+    dash_duo.start_server(app)
+    dash_duo._wait_for(lambda _: shown_image(dash_duo) is not None, timeout=15, msg="no image shown")
+    dash_duo.wait_for_contains_text(f"#{ids.SERVICE_STATUS}", "SampleMultispectral: 6 bands", timeout=15)
+    dash_duo.wait_for_contains_text(f"#{ids.LAYER_COUNTS}", "idle", timeout=10)
+    time.sleep(2)  # the callbacks the opening started have all answered by now
+    assert len(roots) == 1, roots
 
 
 def test_panning_and_zooming_need_no_server_callback(dash_duo, sample_root):
@@ -105,6 +129,22 @@ def test_layer_options_from_the_command_line_apply_to_the_opened_service(dash_du
     query = parse_qs(urlparse(image["src"]).query)
     assert query["bandIds"] == ["3,2,1"] and "renderingRule" not in query
     assert image["opacity"] == "0.5"
+
+
+def test_a_service_link_opens_the_service_as_typing_its_url_does(dash_duo, sample_root):
+    """`/?service=URL` gets the same defaults (here the operator's layer options) as the URL in
+    the box, which the page opens when there is no link."""
+    app = dashboard.create_app(data_dir=sample_root, layer_options={"band_ids": [3, 2, 1], "opacity": 0.5})
+    dash_duo.start_server(app)
+    typed = dash_duo.find_element(f"#{ids.SERVICE_URL}").get_attribute("value")
+    shown = []
+    for page in ("/", f"/?service={typed}"):
+        dash_duo.wait_for_page(dash_duo.server_url + page)
+        dash_duo._wait_for(lambda _: shown_image(dash_duo) is not None, timeout=15, msg=f"no image shown at {page}")
+        shown.append(shown_image(dash_duo))
+    for image in shown:
+        query = parse_qs(urlparse(image["src"]).query)
+        assert query["bandIds"] == ["3,2,1"] and "renderingRule" not in query and image["opacity"] == "0.5"
 
 
 def test_bad_layer_options_are_refused_in_plain_words(capsys):

@@ -165,10 +165,10 @@ def test_pan_zoom_and_resize_each_request_the_new_view(dash_duo, services):
     assert js(dash_duo, "return document.querySelector('.imagemaplayer-loading')") is None
 
 
-def test_a_slow_stale_image_is_never_shown_and_the_old_one_stays_in_place(dash_duo, services):
-    delays: list[float] = []  # seconds, one per request through /slow, in order
-
-    def slow_route(app: Dash) -> None:
+def slow_route(delays: list[float]) -> Callable[[Dash], None]:
+    """A /slow/<path> route on the test app that redirects to /<path>, first sleeping the next
+    of `delays` (seconds, one per request, in order; none left: no delay)."""
+    def setup(app: Dash) -> None:
         @app.server.route("/slow/<path:rest>")
         def slow(rest: str):
             if delays:
@@ -177,7 +177,13 @@ def test_a_slow_stale_image_is_never_shown_and_the_old_one_stays_in_place(dash_d
             response.headers["Access-Control-Allow-Origin"] = "*"  # the page is on localhost
             return response
 
-    start(dash_duo, services, lambda root: [ImageMapLayerAIO(root + "/slow" + SERVICE_PATH, aio_id="x")], setup=slow_route)
+    return setup
+
+
+def test_a_slow_stale_image_is_never_shown_and_the_old_one_stays_in_place(dash_duo, services):
+    delays: list[float] = []
+    start(dash_duo, services, lambda root: [ImageMapLayerAIO(root + "/slow" + SERVICE_PATH, aio_id="x")],
+          setup=slow_route(delays))
     first = wait_shown(dash_duo, "x")["url"]
     js(dash_duo, RECORDER, "x")
     delays.extend([2.5, 0.8])
@@ -198,6 +204,31 @@ def test_a_slow_stale_image_is_never_shown_and_the_old_one_stays_in_place(dash_d
     final = state(dash_duo, "x")
     # The stale request's buffer was given the newest URL, so the browser dropped the slow one.
     assert (final["url"], final["counts"]) == (newest, {"loading": 3, "load": 2, "error": 0})
+
+
+def test_an_image_that_loads_during_a_drag_is_not_drawn_for_the_view_the_map_left(dash_duo, services):
+    """A quick move, then a drag: the move's image arrives while the drag holds the map at other
+    bounds (no moveend yet, so no newer request). It is the newest request, but the map no longer
+    shows its bounds, so it must not be drawn (esri-leaflet compares bounds); the drag's own view is."""
+    delays: list[float] = []
+    start(dash_duo, services, lambda root: [ImageMapLayerAIO(root + "/slow" + SERVICE_PATH, aio_id="x")],
+          setup=slow_route(delays))
+    first = wait_shown(dash_duo, "x")["url"]
+    js(dash_duo, RECORDER, "x")
+    delays.append(1.0)
+    js(dash_duo, "window.imageMapLayer.mapOf('x').panBy([150, 0], {animate: false})")
+    wait_until(dash_duo, lambda: state(dash_duo, "x")["seq"] == 2, "no request for the move")
+    box = dash_duo.find_element(".leaflet-container").rect
+    drag = ActionBuilder(dash_duo.driver)
+    drag.pointer_action.move_to_location(box["x"] + 320, box["y"] + 200).pointer_down() \
+        .move_by(30, 20).move_by(30, 20).pause(2.0).pointer_up()  # the move's image loads in the pause
+    drag.perform()
+    dragged = wait_shown(dash_duo, "x", first)["url"]
+    assert_matches_map(dash_duo, "x", dragged)
+    assert state(dash_duo, "x")["seq"] == 3  # the drag's own request came after the move's
+    shown = js(dash_duo, "clearInterval(window.__recorder); return window.__shown")
+    assert shown == [first, dragged]
+    assert js(dash_duo, "return window.__misplaced") == []
 
 
 def test_an_arcgis_error_puts_the_server_message_in_the_state_store(dash_duo, services):

@@ -71,7 +71,7 @@ class FakeClient:
         self.calls.append((name, params))
         return self.response
 
-    def metadata(self) -> dict:
+    def metadata(self, max_age: float = 0.0) -> dict:
         return self._answer("metadata", None)
 
     def identify(self, params: Mapping[str, Any]) -> dict:

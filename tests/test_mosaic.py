@@ -45,10 +45,10 @@ def write_tiff(path: Path, data: np.ndarray, left: float, top: float, *, nodata:
 
 def make_item(object_id: int, path: Path, *, start_ms: int | None = None, cloud: float | None = None) -> Item:
     with rasterio.open(path) as dataset:
-        footprint = box(*dataset.bounds)
+        bounds = tuple(dataset.bounds)
     attributes = {"OBJECTID": object_id, "Name": path.stem, "AcquisitionDate": start_ms, "CloudCover": cloud}
-    return Item(object_id=object_id, name=path.stem, path=path, footprint=footprint,
-                start_ms=start_ms, end_ms=start_ms, attributes=attributes)
+    return Item(object_id=object_id, name=path.stem, path=path, footprint=box(*bounds),
+                start_ms=start_ms, end_ms=start_ms, attributes=attributes, bounds=bounds)
 
 
 def make_service(items: list[Item], **changes) -> Service:

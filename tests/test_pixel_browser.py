@@ -10,6 +10,7 @@ from components import ids
 from pixel_fixtures import BANDS, CROP_POINT, NO_DATA_POINT, SCENE_COUNT, read_pixel, scene_path
 from server_fixtures import sample_root  # noqa: F401  (pytest fixture)
 from test_dashboard import shown_image
+from test_dashboard_controls import choose
 
 pytestmark = pytest.mark.browser
 
@@ -90,7 +91,10 @@ def chart_types(dash_duo) -> list[str]:
 
 
 def test_values_after_the_rendering_rule_are_named_by_its_output_and_not_charted_as_a_spectrum(dash_duo, sample_root):
-    open_dashboard(dash_duo, sample_root)  # the layer opens with the Natural Color template
+    open_dashboard(dash_duo, sample_root)
+    choose(dash_duo, ids.RENDERING_RULE, "Natural Color")
+    dash_duo._wait_for(lambda _: "Natural" in (shown_image(dash_duo) or {}).get("src", ""), timeout=10,
+                       msg="the template was not drawn")
     click_map(dash_duo, container_point(dash_duo, *CROP_POINT))
     dash_duo._wait_for(lambda _: len(band_table(dash_duo)) == len(BANDS), timeout=10, msg="no band values shown")
     assert [band for band, _ in band_table(dash_duo)] == BANDS

@@ -191,9 +191,9 @@ def metadata_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     original = ImageServiceClient.metadata
 
-    def metadata(self):
+    def metadata(self, max_age: float = 0.0):
         calls.append("metadata")
-        return original(self)
+        return original(self, max_age)
 
     monkeypatch.setattr(ImageServiceClient, "metadata", metadata)
     return calls

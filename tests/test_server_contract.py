@@ -121,7 +121,9 @@ def test_info_and_directory(server_url):
     assert info["authInfo"] == {"isTokenBasedSecurity": False}
     directory = get_json(server_url + "/arcgis/rest/services")
     assert directory == {"currentVersion": 11.1, "folders": [], "services": [
-        {"name": EL, "type": "ImageServer"}, {"name": MS, "type": "ImageServer"}]}
+        {"name": EL, "type": "ImageServer"}, {"name": "SampleLandCover", "type": "ImageServer"},
+        {"name": MS, "type": "ImageServer"}, {"name": "SampleOceanCube", "type": "ImageServer"},
+        {"name": "SampleWind", "type": "ImageServer"}]}
 
 
 def test_mosaic_root(server_url, ms):
@@ -139,7 +141,7 @@ def test_mosaic_root(server_url, ms):
         assert root[key] == [stats[index] for stats in ms.statistics]
     assert root["timeInfo"] == {"startTimeField": ms.start_time_field, "endTimeField": ms.end_time_field,
                                 "timeExtent": list(ms.time_extent), "timeReference": None}
-    assert root["rasterFunctionInfos"][0]["name"] == "None"
+    assert root["rasterFunctionInfos"][0]["name"] == ms.default_raster_function == "Natural Color"
     assert {info["name"] for info in root["rasterFunctionInfos"]} >= set(ms.raster_function_templates)
     assert isinstance(root["allowedMosaicMethods"], str) and "LockRaster" in root["allowedMosaicMethods"]
     assert root["defaultMosaicMethod"] == ms.default_mosaic_method
@@ -148,7 +150,8 @@ def test_mosaic_root(server_url, ms):
     assert root["fields"] == [dict(f) for f in ms.fields] and root["objectIdField"] == "OBJECTID"
     assert root["maxImageWidth"] == root["maxImageHeight"] == 4100 and root["maxRecordCount"] == 1000
     assert root["mosaicOperator"] == "First" and root["allowRasterFunction"] is True
-    assert root["hasHistograms"] is root["hasColormap"] is root["hasRasterAttributeTable"] is False
+    assert root["hasHistograms"] is True        # the histograms resource answers (test_server_resources)
+    assert root["hasColormap"] is root["hasRasterAttributeTable"] is False
     assert root["minScale"] == root["maxScale"] == 0
 
 
@@ -230,6 +233,22 @@ def test_lock_raster_shows_exactly_that_scene(server_url, ms):
         assert image.shape == (6, WINDOW, WINDOW)
         assert np.array_equal(np.ma.getmaskarray(image), np.ma.getmaskarray(window.values))
         assert np.array_equal(image.compressed(), window.values.compressed())
+
+
+def test_a_picture_without_rule_or_bands_gets_the_publishers_default_template(server_url, ms, el):
+    """The sample publisher's default ("Natural Color", listed first) draws a picture asked for
+    nothing else; bands or a rule asked for, or a data format, get what they ask."""
+    item = full_item(ms)
+    window = source_window(item.path)
+    unasked = read_png(native_export(server_url, ms, window, format="png", mosaicRule=lock(item)).content)
+    natural = read_png(native_export(server_url, ms, window, format="png", mosaicRule=lock(item),
+                                     renderingRule='{"rasterFunction": "Natural Color"}').content)
+    raw = read_png(native_export(server_url, ms, window, format="png", mosaicRule=lock(item),
+                                 renderingRule='{"rasterFunction": "None"}').content)
+    bands = read_png(native_export(server_url, ms, window, format="png", mosaicRule=lock(item), bandIds="0,1,2").content)
+    assert np.array_equal(unasked, natural)
+    assert not np.array_equal(unasked, raw) and not np.array_equal(unasked, bands)
+    assert get_json(url(server_url, EL))["rasterFunctionInfos"][0]["name"] == "None" and el.default_raster_function is None
 
 
 def test_band_ids_reorder_channels(server_url, ms):

@@ -328,7 +328,8 @@ def test_token_expires(secure_url, token_clock):
 
 def test_directory_and_info_stay_open(secure_url):
     listing = requests.get(secure_url + "/arcgis/rest/services", params={"f": "json"}, timeout=10).json()
-    assert [s["name"] for s in listing["services"]] == ["SampleElevation", "SampleMultispectral"]
+    assert [s["name"] for s in listing["services"]] == [
+        "SampleElevation", "SampleLandCover", "SampleMultispectral", "SampleOceanCube", "SampleWind"]
 
 
 def test_f_json_href_accepts_trailing_token(secure_url):

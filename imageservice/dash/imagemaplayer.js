@@ -4,8 +4,9 @@
  * The server renders the exportImage URL once per parameter change, with {bbox} and {size} left
  * open; here the map view is filled in on every pan, zoom and resize, with no round trip.
  * Two ImageOverlays form a double buffer: the new image loads in the hidden one and is shown only
- * if it is still the newest request, so the old picture stays in place until then and an image
- * for a superseded view is never shown. Their Leaflet layers are driven from here directly (URL,
+ * if it is still the newest request and the map still shows the view (bbox and size) it was
+ * requested for, as esri-leaflet compares bounds; so the old picture stays in place until then and
+ * an image for a view the map has left (mid-drag, or before the throttle's next request) is never shown. Their Leaflet layers are driven from here directly (URL,
  * bounds, opacity), not through Dash props: a move reaches the <img> at once instead of after the
  * renderer and React. Events and the view are mirrored into the layer's dcc.Stores.
  * The layer's attribution (its attribution store) is kept in the map's attribution control.
@@ -256,15 +257,34 @@
 
     // Load `url` (the image for the exportImage URL `request`) in the hidden buffer; if that
     // buffer already holds it, swap at once.
-    function load(layer, buffer, url, request, bounds, opacity) {
-        layer.pending = {buffer: buffer, url: url, request: request, bounds: bounds, opacity: opacity};
+    function load(layer, buffer, url, request, view, opacity) {
+        layer.pending = {buffer: buffer, url: url, request: request, view: view, bounds: view.bounds, opacity: opacity};
         const held = layer.buffers[buffer];
         if (held.url === url) {
-            if (held.loaded) { swap(layer, buffer); }
+            if (held.loaded) { showIfCurrent(layer, buffer); }
             return;
         }
         layer.buffers[buffer] = {url: url, request: request, loaded: false};
-        apply(layer, buffer, {url: url, bounds: bounds});
+        apply(layer, buffer, {url: url, bounds: view.bounds});
+    }
+
+    // Whether the map still shows `view` (same bbox and size): esri-leaflet draws an image only if
+    // its bounds equal the map's bounds when it has loaded.
+    function stillShows(map, view) {
+        const now = currentView(map);
+        return now.bbox === view.bbox && now.size === view.size;
+    }
+
+    // Swap to the pending image (loaded in `buffer`) if the map has not left its view meanwhile.
+    // Otherwise it stays hidden and pending: the move's moveend asks for the new view, or, if the
+    // map comes back to this view, request() swaps it in then.
+    function showIfCurrent(layer, buffer) {
+        if (layer.map && !stillShows(layer.map, layer.pending.view)) {
+            fire(layer, "load", {stale: true, url: layer.pending.url});
+            publish(layer);
+            return;
+        }
+        swap(layer, buffer);
     }
 
     // Show the pending image (now loaded in `buffer`) and hide the other buffer.
@@ -391,7 +411,7 @@
                 publish(layer);
                 return;
             }
-            swap(layer, buffer);
+            showIfCurrent(layer, buffer);
         },
 
         // `error` handler of both buffers.
@@ -416,11 +436,13 @@
             !(template.maxZoom !== null && view.zoom > template.maxZoom);
         if (!visible) {
             // Outside minZoom/maxZoom (or invalid parameters, or the wrong crs): no request, and nothing shown.
+            const error = template.error || crsError;
+            if (layer.seq > 0 && !layer.pending && layer.shown === null && layer.error === error) { return; } // already so
             layer.seq += 1;
             layer.pending = null;
             layer.loading = false;
             layer.shown = null;
-            layer.error = template.error || crsError;
+            layer.error = error;
             setLoadingClass(layer);
             publish(layer);
             apply(layer, "a", {opacity: 0});
@@ -454,9 +476,13 @@
             return;
         }
         layer.held = null;
-        if (layer.pending && layer.pending.request === url) {
-            // Already on its way (the same view reported twice, or only the opacity changed).
-            layer.pending.opacity = opacity;
+        const pending = layer.pending;
+        if (pending && pending.request === url) {
+            // Already on its way (the same view reported twice, or only the opacity changed), or
+            // loaded while the map was elsewhere and the map is back at its view: show it now.
+            pending.opacity = opacity;
+            const buffer = layer.buffers[pending.buffer];
+            if (pending.url && buffer.url === pending.url && buffer.loaded) { showIfCurrent(layer, pending.buffer); }
             return;
         }
         layer.seq += 1;
@@ -473,7 +499,7 @@
         setLoadingClass(layer);
         if (template.f === "json") {
             // Pending with no image yet: the href is known once the exportImage JSON is back.
-            layer.pending = {buffer: back, url: null, request: url, bounds: view.bounds, opacity: opacity};
+            layer.pending = {buffer: back, url: null, request: url, view: view, bounds: view.bounds, opacity: opacity};
             fetch(url, {credentials: credentialsOf(template)}).then((r) => r.json()).then((body) => {
                 if (seq !== layer.seq) { return; }
                 const message = errorMessage(body);
@@ -490,7 +516,7 @@
                 fire(layer, "requestsuccess", Object.assign({}, detail, {response: body}));
                 fire(layer, "requestend", detail);
                 if (!body.href) { fail(layer, seq, "The exportImage response has no href."); return; }
-                load(layer, back, hrefUrl(template, body.href), url, view.bounds, layer.pending.opacity);
+                load(layer, back, hrefUrl(template, body.href), url, view, layer.pending.opacity);
                 publish(layer);
             }).catch(() => {
                 // esri-leaflet gives a failed request (no answer, or not JSON) the code 500.
@@ -500,7 +526,7 @@
                 fail(layer, seq, unreachable);
             });
         } else {
-            load(layer, back, url, url, view.bounds, opacity);
+            load(layer, back, url, url, view, opacity);
         }
         publish(layer);
     }
@@ -513,6 +539,12 @@
         configure: function (template, id) {
             const layer = stateFor(id.aio_id);
             layer.template = template;
+            if (layer.map) {
+                // The map as it is now, not as last reported: a fitBounds under way (its moveend
+                // still to come) would otherwise cost a request for the view it is leaving.
+                layer.view = currentView(layer.map);
+                layer.viewDirty = true;
+            }
             request(layer.view, template, id.aio_id);
             const z = template ? template.zIndex : window.dash_clientside.no_update;
             return [z, z];

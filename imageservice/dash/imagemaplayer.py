@@ -37,6 +37,7 @@ import flask
 import requests
 from dash import MATCH, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, no_update
 
+from imageservice.client import METADATA_MAX_AGE
 from imageservice.errors import ImageServiceError, ParameterError
 from imageservice.fetchpolicy import FetchPolicy
 from imageservice.geojson import identify_to_geojson
@@ -365,7 +366,7 @@ def attribution_for(params: dict | None, current: dict) -> dict | Any:
     text = None
     if params:
         try:
-            text = html.escape(str(edit(params).metadata().get("copyrightText") or "")) or None
+            text = html.escape(str(edit(params).metadata(METADATA_MAX_AGE).get("copyrightText") or "")) or None
         except ImageServiceError as exc:
             log.warning("no attribution for %s: %s", params["url"], exc)
     return {**current, "source": source, "text": text}

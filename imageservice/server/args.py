@@ -75,6 +75,10 @@ class Args:
             if value:
                 self._values[key.strip().lower()] = value
 
+    def with_value(self, name: str, value: str) -> Args:
+        """A copy with `name` set to `value` (a server-side default the request did not give)."""
+        return Args({**self._values, name.lower(): value})
+
     def get(self, name: str, default: str | None = None) -> str | None:
         return self._values.get(name.lower(), default)
 

@@ -28,7 +28,9 @@ from rasterio.features import shapes
 from rasterio.io import DatasetReader
 from shapely.geometry import Polygon, box, shape
 
+from . import thematic
 from .errors import UnableToComplete
+from .multidimensional import Multidimensional, read_multidimensional
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,8 @@ DATE = "esriFieldTypeDate"
 
 @dataclass(frozen=True)
 class Item:
-    """One catalog item (a GeoTIFF) with its footprint and attributes as ArcGIS emits them."""
+    """One catalog item (a GeoTIFF) with its footprint and attributes as ArcGIS emits them, and
+    its raster's bounds, so that no file is opened to learn where an item lies."""
     object_id: int
     name: str
     path: Path
@@ -68,6 +71,7 @@ class Item:
     start_ms: int | None
     end_ms: int | None
     attributes: dict[str, Any] = field(compare=False, hash=False)
+    bounds: tuple[float, float, float, float] = field(compare=False, hash=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,6 +100,10 @@ class Service:
     sort_value: str | None
     sort_ascending: bool
     raster_function_templates: dict[str, dict]
+    colormap: tuple[tuple[int, int, int, int], ...] = ()     # (value, red, green, blue) of a thematic raster
+    attribute_table: tuple[dict, ...] = ()                   # the sidecar's rasterAttributeTable rows
+    multidimensional: Multidimensional | None = None
+    default_raster_function: str | None = None   # the template exportImage applies unasked
 
     def item(self, object_id: int) -> Item:
         if 1 <= object_id <= len(self.items):
@@ -222,6 +230,7 @@ def build_service(name: str, folder: Path, sidecar: Mapping[str, Any],
     default_method, sort_field, sort_value, ascending = mosaic_defaults(sidecar, start_field)
     templates = raster_function_templates(sidecar, data_type, band_names, statistics, scanned)
     description, copyright_text = service_texts(sidecar, name)
+    attribute_table = thematic.attribute_table(sidecar.get("rasterAttributeTable"))
     return Service(
         name=name,
         folder=folder,
@@ -246,6 +255,10 @@ def build_service(name: str, folder: Path, sidecar: Mapping[str, Any],
         sort_value=sort_value,
         sort_ascending=ascending,
         raster_function_templates=templates,
+        colormap=thematic.file_colormap(scanned[0].path, attribute_table, statistics),
+        attribute_table=attribute_table,
+        multidimensional=read_multidimensional(sidecar, items, [file.scan for file in scanned]),
+        default_raster_function=default_template(sidecar, templates),
     )
 
 
@@ -342,7 +355,7 @@ def make_item(object_id: int, path: Path, name: Any, scan: FileScan, values: Map
     attributes.update({f["name"]: values.get(f["name"]) for f in attribute_fields})
     attributes.update(Shape_Length=footprint.length, Shape_Area=footprint.area)
     return Item(object_id=object_id, name=name, path=path, footprint=footprint,
-                start_ms=start_ms, end_ms=end_ms, attributes=attributes)
+                start_ms=start_ms, end_ms=end_ms, attributes=attributes, bounds=scan.bounds)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -581,6 +594,14 @@ def raster_function_templates(sidecar: Mapping[str, Any], data_type: str, band_n
     templates = default_templates(data_type, band_names, statistics, ranges)
     templates.update(sidecar_templates(sidecar.get("rasterFunctionTemplates")))
     return templates
+
+
+def default_template(sidecar: Mapping[str, Any], templates: Mapping[str, dict]) -> str | None:
+    """The sidecar's `defaultRasterFunction`: the publisher's default rendering, which must name a template."""
+    name = sidecar.get("defaultRasterFunction")
+    if name is not None and name not in templates:
+        raise ValueError(f"defaultRasterFunction {name!r} names no raster function template")
+    return name
 
 
 def sidecar_templates(value: Any) -> dict[str, dict]:

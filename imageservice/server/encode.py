@@ -9,7 +9,7 @@ default stretch to 0..255, chosen per displayed band in this order:
   4. otherwise mean ± 2 stdv of the valid pixels being drawn.
 One band is drawn grey, two bands draw the first band grey (a second band has no natural colour),
 three or more draw the first three as RGB. A pixel masked in any drawn band is transparent.
-tiff, bip and bsq carry the raw values of every band in the processed pixel type: no stretch.
+tiff, bip, bsq and lerc carry the raw values of every band in the processed pixel type: no stretch.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ from PIL import Image
 from rasterio.io import MemoryFile
 
 from .errors import BadParameter
+from .lercformat import CONTENT_TYPE as LERC_CONTENT_TYPE
+from .lercformat import EXTENSION as LERC_EXTENSION
+from .lercformat import encode_lerc
 
 if TYPE_CHECKING:
     from .mosaic import Grid
@@ -48,6 +51,7 @@ DEFAULT_QUALITY = 75
 PNG_COMPRESS_LEVEL = 1                   # fast zlib settings: images are made on every map move;
 PNG_STRATEGY = zlib.Z_RLE                # run-length matching is faster and smaller on imagery
 TRANSPARENT_INDEX = 255                  # palette slot of masked pixels in png8 / gif
+PICTURE_FORMATS = ("jpgpng", "png", "png32", "png24", "png8", "jpg", "bmp", "gif")   # drawn to 8-bit RGB
 PICTURES = {                             # format -> (Pillow format, content type, extension)
     "png": ("PNG", "image/png", "png"),
     "jpg": ("JPEG", "image/jpeg", "jpg"),
@@ -97,7 +101,7 @@ def to_pixel_type(data: np.ma.MaskedArray, pixel_type: str) -> np.ma.MaskedArray
 
 def encode(data: np.ma.MaskedArray, *, format: str, pixel_type: str | None,
            statistics: Sequence[Sequence[float]] | None, grid: Grid, compression_quality: int | None = None,
-           transparent: bool = True) -> tuple[bytes, str, str]:
+           transparent: bool = True, compression_tolerance: float = 0.0) -> tuple[bytes, str, str]:
     """Encode processed pixels as `format`; returns (body, content type, file extension)."""
     data = np.ma.asarray(data)
     if pixel_type is not None:
@@ -107,7 +111,9 @@ def encode(data: np.ma.MaskedArray, *, format: str, pixel_type: str | None,
         return geotiff(data, grid), "image/tiff", "tif"
     if key in ("bip", "bsq"):
         return raw(data, interleave=key), "application/octet-stream", key
-    if key not in ("jpgpng", "png", "png32", "png24", "png8", "jpg", "bmp", "gif"):
+    if key == "lerc":
+        return encode_lerc(data, compression_tolerance), LERC_CONTENT_TYPE, LERC_EXTENSION
+    if key not in PICTURE_FORMATS:
         raise BadParameter("'format' parameter is invalid.")
     rgb, masked = display_rgb(data, statistics)
     rgb[masked] = 0

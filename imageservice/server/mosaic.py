@@ -32,6 +32,7 @@ from .catalog import Item, Service, open_dataset, parse_date_ms
 from .encode import PIXEL_TYPES
 from .errors import BadParameter, UnableToComplete
 from .spatial import WGS84, parse_sr, transform_points
+from .multidimensional import rule_filter
 from .where import compile_where
 from .query import overlaps_time
 
@@ -105,6 +106,9 @@ def select_items(service: Service, mosaic_rule: dict | None, time: tuple[int | N
     if rule.get("where"):
         keep = compile_where(str(rule["where"]), service.fields)
         items = [item for item in items if keep(item.attributes)]
+    if service.multidimensional is not None:
+        in_slices = rule_filter(service.multidimensional, rule)
+        items = [item for item in items if in_slices(item)]
     method = method_name(rule.get("mosaicmethod") or service.default_mosaic_method)
     if method == "lockraster":
         return locked(items, rule)
@@ -303,7 +307,7 @@ def item_region(item: Item, grid: Grid, crs: CRS) -> tuple[slice, slice, np.ndar
     catalog's outline simplification (so no pixel with data is left out), within the raster's bounds."""
     xmin, ymin, xmax, ymax = item.footprint.bounds
     margin = 0.01 * max(xmax - xmin, ymax - ymin)
-    outline = item.footprint.buffer(margin, quad_segs=2).intersection(box(*open_dataset(item.path).bounds))
+    outline = item.footprint.buffer(margin, quad_segs=2).intersection(box(*item.bounds))
     if not isinstance(outline, Polygon) or outline.is_empty:
         return None
     if crs != grid.crs:

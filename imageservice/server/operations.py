@@ -7,8 +7,9 @@ router and these functions can be tested on their own.
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,13 +25,17 @@ from shapely.geometry.base import BaseGeometry
 
 from .args import Args
 from .catalog import Item, Service
-from .encode import apply_no_data, encode
+from .encode import PICTURE_FORMATS, apply_no_data, encode
 from .errors import BadParameter
+from .lercformat import lerc_version
+from .lercformat import tolerance as lerc_tolerance
 from .limits import RGB_BANDS, SIZE_LIMIT, MemoryBudget, band_list_limit
 from .mosaic import Grid, ground_cell_size, read_mosaic, read_point, select_items
+from .multidimensional import shown_variable, slice_definition
 from .query import MAX_RECORD_COUNT, esri_rings, query_geometry
 from .rasterfunctions import apply_rendering_rule, function_infos, required_bands
 from .spatial import esri_sr, parse_sr, transform_points
+from .thematic import colormap_rule
 
 CURRENT_VERSION = 11.1
 MAX_IMAGE_SIZE = 4100
@@ -83,7 +88,7 @@ def service_root(service: Service) -> dict:
         "maxValues": [s[1] for s in service.statistics],
         "meanValues": [s[2] for s in service.statistics],
         "stdvValues": [s[3] for s in service.statistics],
-        "hasMultidimensions": False,
+        "hasMultidimensions": service.multidimensional is not None,
         "minPixelSize": 0,
         "maxPixelSize": 0,
         "datasetFormat": "AMD" if mosaic else "TIFF",
@@ -110,9 +115,9 @@ def service_root(service: Service) -> dict:
         "rasterFunctionInfos": function_infos(service),
         "rasterTypeInfos": [],
         "mensurationCapabilities": "",
-        "hasHistograms": False,
-        "hasColormap": False,
-        "hasRasterAttributeTable": False,
+        "hasHistograms": True,
+        "hasColormap": bool(service.colormap),
+        "hasRasterAttributeTable": bool(service.attribute_table),
         "minScale": 0,
         "maxScale": 0,
         "exportTilesAllowed": False,
@@ -157,11 +162,17 @@ def envelope(bounds: Sequence[float], crs: CRS) -> dict:
 def export_image(service: Service, args: Args, budget: MemoryBudget) -> ExportedImage:
     """The exportImage pipeline (reference §2): grid, mosaic, rendering, bands, noData, encoding;
     the pixels and their encoding are held within the memory budget."""
+    args = with_default_rendering(service, args)
     grid = output_grid(service, args)
     quality = args.integer("compressionQuality", DEFAULT_COMPRESSION_QUALITY)
     if not 0 <= quality <= 100:
         raise BadParameter("'compressionQuality' parameter is invalid.")
     pixel_type = args.get("pixelType")
+    image_format = (args.get("format") or "jpgpng").lower()
+    tolerance = 0.0
+    if image_format == "lerc":
+        lerc_version(args.integer("lercVersion"))
+        tolerance = lerc_tolerance(args.numbers("compressionTolerance"))
     band_ids = band_list(args, service)
     no_data = args.numbers("noData")
     with budget.reserve(grid.width, grid.height, bands_held(service, args, band_ids)):
@@ -170,13 +181,14 @@ def export_image(service: Service, args: Args, budget: MemoryBudget) -> Exported
             data = apply_no_data(data, no_data, args.get("noDataInterpretation"))
         body, content_type, extension = encode(
             data,
-            format=(args.get("format") or "jpgpng").lower(),
+            format=image_format,
             pixel_type=None if pixel_type is None or pixel_type.upper() == "UNKNOWN" else pixel_type.upper(),
             statistics=output_statistics(service, args),
             grid=grid,
             compression_quality=quality,
             # Only an explicit `transparent=false` (a MapServer parameter esri-leaflet sends) turns it off.
             transparent=(args.get("transparent") or "").lower() != "false",
+            compression_tolerance=tolerance,
         )
     return ExportedImage(body, content_type, extension, grid)
 
@@ -250,6 +262,10 @@ def output_statistics(service: Service, args: Args) -> list[tuple[float, float, 
     rendering rule (the processed values have their own range)."""
     if args.get("renderingRule") is not None:
         return None
+    if service.multidimensional is not None:        # one band, drawn over its variable's range
+        mosaic_rule = {str(k).lower(): v for k, v in (request_mosaic_rule(service, args) or {}).items()}
+        shown = shown_variable(service.multidimensional, mosaic_rule)
+        return None if shown is None else [shown.statistics]
     band_ids = band_list(args, service)
     if band_ids is None:
         return list(service.statistics)
@@ -259,10 +275,27 @@ def output_statistics(service: Service, args: Args) -> list[tuple[float, float, 
 # ----------------------------------------------------------------------------------------------
 # Shared pixel pipeline
 
+def with_default_rendering(service: Service, args: Args) -> Args:
+    """The request with the rendering ArcGIS applies unasked when it asks for a picture and names
+    neither a rule nor bands: the publisher's default template (the first rasterFunctionInfos
+    entry), else the colormap of a thematic service; data formats (tiff, lerc, bip, bsq) keep the
+    raw values."""
+    if ("renderingRule" in args or "bandIds" in args
+            or (args.get("format") or "jpgpng").lower() not in PICTURE_FORMATS):
+        return args
+    if service.default_raster_function is not None:
+        rule = {"rasterFunction": service.default_raster_function}
+    elif service.colormap:
+        rule = colormap_rule(service)
+    else:
+        return args
+    return args.with_value("renderingRule", json.dumps(rule))
+
+
 def processed_pixels(service: Service, args: Args, grid: Grid,
                      band_ids: list[int] | None = None) -> np.ma.MaskedArray:
     """Mosaic the items the request selects onto `grid`, then its renderingRule, then `band_ids`."""
-    mosaic_rule = json_object(args, "mosaicRule")
+    mosaic_rule = request_mosaic_rule(service, args)
     rule = json_object(args, "renderingRule")
     west, south, east, north = grid.bounds
     xs, ys = transform_points(grid.crs, service.crs, [(west + east) / 2], [(south + north) / 2])
@@ -279,6 +312,17 @@ def processed_pixels(service: Service, args: Args, grid: Grid,
     if band_ids is None:
         return data
     return data[checked_bands(band_ids, data.shape[0])]
+
+
+def request_mosaic_rule(service: Service, args: Args) -> dict | None:
+    """The request's mosaicRule; on a multidimensional service a `sliceId` replaces its
+    multidimensionalDefinition with that slice's."""
+    mosaic_rule = json_object(args, "mosaicRule")
+    slice_id = args.integer("sliceId")
+    if slice_id is None or service.multidimensional is None:
+        return mosaic_rule
+    kept = {key: value for key, value in (mosaic_rule or {}).items() if key.lower() != "multidimensionaldefinition"}
+    return {**kept, "multidimensionalDefinition": slice_definition(service, slice_id)}
 
 
 def mosaic_operation(mosaic_rule: dict | None) -> str:
@@ -407,7 +451,10 @@ def identify(service: Service, args: Args) -> dict:
     max_items = args.integer("maxItemCount", MAX_RECORD_COUNT)
     if max_items < 0:
         raise BadParameter("'maxItemCount' parameter is invalid.")
-    items = items_at(service, args, x, y)[:min(max_items, MAX_RECORD_COUNT)]
+    items = items_at(service, args, x, y)
+    if service.multidimensional is not None and args.boolean("processAsMultidimensional", False):
+        items.sort(key=service.multidimensional.slice_key)     # one entry per slice, in slice order
+    items = items[:min(max_items, MAX_RECORD_COUNT)]
     samples = [read_point(service, item, x, y, service.crs) for item in items]
     return_geometry = args.boolean("returnGeometry", True)
     features = []
@@ -426,14 +473,14 @@ def identify(service: Service, args: Args) -> dict:
         "geometryType": "esriGeometryPolygon",
         "features": features,
     }
-    operation = mosaic_operation(json_object(args, "mosaicRule"))
+    operation = mosaic_operation(request_mosaic_rule(service, args))
     result["catalogItemVisibilities"] = visibilities([s is not None for s in samples], operation)
     return result
 
 
 def items_at(service: Service, args: Args, x: float, y: float) -> list[Item]:
     """The items the request's mosaic rule and time select whose footprint holds the point."""
-    items = select_items(service, json_object(args, "mosaicRule"), args.time_range(), (x, y))
+    items = select_items(service, request_mosaic_rule(service, args), args.time_range(), (x, y))
     point = Point(x, y)
     return [item for item in items if item.footprint.intersects(point)]
 
@@ -464,8 +511,14 @@ def pixel_text(values: np.ndarray | np.ma.MaskedArray, separator: str) -> str:
 # computeHistograms
 
 def compute_histograms(service: Service, args: Args, budget: MemoryBudget) -> dict:
-    """Histograms of the processed pixels inside an envelope or polygon (reference §6), computed
-    within the memory budget."""
+    """Histograms of the processed pixels inside an envelope or polygon (reference §6)."""
+    return summarise_area(service, args, budget, lambda data: {"histograms": [histogram(band) for band in data]})
+
+
+def summarise_area(service: Service, args: Args, budget: MemoryBudget,
+                   summarise: Callable[[np.ma.MaskedArray], dict]) -> dict:
+    """`summarise` of the processed pixels inside the request's envelope or polygon (the others
+    masked), computed within the memory budget: computeHistograms and computeStatisticsHistograms."""
     shape = request_geometry(args, service)
     if shape.geom_type not in ("Polygon", "MultiPolygon"):
         raise BadParameter("'geometry' parameter must be an envelope or a polygon.")
@@ -479,7 +532,7 @@ def compute_histograms(service: Service, args: Args, budget: MemoryBudget) -> di
         data = processed_pixels(service, args, grid)
         outside = geometry_mask([shape], out_shape=(height, width), transform=grid.transform)
         data = np.ma.masked_array(data, mask=np.ma.getmaskarray(data) | outside[np.newaxis])
-        return {"histograms": [histogram(band) for band in data]}
+        return summarise(data)
 
 
 def histogram(band: np.ma.MaskedArray) -> dict:

@@ -25,6 +25,7 @@ from .args import Args
 from .catalog import Item, Service
 from .errors import BadParameter, UnableToComplete
 from .limits import MAX_GEOMETRY_VERTICES
+from .multidimensional import slice_filter
 from .spatial import esri_sr, parse_sr, transform_points
 from .where import compile_where
 
@@ -108,10 +109,18 @@ def select(service: Service, args: Args) -> list[Item]:
     time = args.time_range() if service.time_extent is not None else None   # ignored without time, as ArcGIS does
     geometry = query_geometry(service, args)
     relation = spatial_relation(args.get("spatialRel"))
+    in_slices = query_slices(service, args)
     return [item for item in service.items
-            if matches_where(item.attributes)
+            if matches_where(item.attributes) and in_slices(item)
             and (time is None or overlaps_time(item, time))
             and (geometry is None or relation(geometry, item.footprint))]
+
+
+def query_slices(service: Service, args: Args) -> Callable[[Item], bool]:
+    """The `multidimensionalDefinition` filter of a multidimensional service (every item without one)."""
+    if service.multidimensional is None:
+        return lambda item: True
+    return slice_filter(service.multidimensional, args.json("multidimensionalDefinition"), default_variable=False)
 
 
 def overlaps_time(item: Item, time: tuple[int | None, int | None]) -> bool:

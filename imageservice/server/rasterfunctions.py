@@ -233,10 +233,15 @@ def run(node: Node, source: Layer, context: Context) -> Layer:
 
 
 def function_infos(service: Service) -> list[dict]:
-    """`rasterFunctionInfos`: "None" first (clients apply the first entry by default), then the
-    service's templates, then the built-in functions that work on this service without arguments."""
+    """`rasterFunctionInfos`: the service's default first (the one exportImage applies unasked, "None"
+    unless the publisher chose a template), then the other templates, then the built-in functions
+    that work on this service without arguments."""
     infos = [{"name": "None", "description": "The service's pixels without processing.", "help": ""}]
-    for name, template in service.raster_function_templates.items():
+    templates = dict(service.raster_function_templates)
+    if service.default_raster_function is not None:
+        name = service.default_raster_function
+        infos.insert(0, {"name": name, "description": template_description(name, templates.pop(name), service), "help": ""})
+    for name, template in templates.items():
         infos.append({"name": name, "description": template_description(name, template, service), "help": ""})
     taken = {info["name"].lower() for info in infos}
     for function in FUNCTIONS:

@@ -17,6 +17,7 @@ import json
 import math
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,9 +27,11 @@ from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.transform import from_origin
 
-SAMPLE_SERVICES = ("SampleMultispectral", "SampleElevation")
+from .oceancube import ensure_ocean_cube
+
+SAMPLE_SERVICES = ("SampleMultispectral", "SampleElevation", "SampleLandCover", "SampleWind")
 DEFAULT_SIZE = 1280                      # 1280 cells of 30 m: a 38.4 km square
-GENERATOR_VERSION = 4                    # bump when the output changes, so stale copies are rebuilt
+GENERATOR_VERSION = 5                    # bump when the output changes, so stale copies are rebuilt
 SIDECAR = "catalog.json"
 
 CRS_UTM10N = CRS.from_epsg(32610)
@@ -94,7 +97,7 @@ def ensure_sample_data(root: Path, *, size: int = DEFAULT_SIZE) -> Path:
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     landscape = None
-    for service, writer in ((SAMPLE_SERVICES[0], _write_multispectral), (SAMPLE_SERVICES[1], _write_elevation)):
+    for service, writer in zip(SAMPLE_SERVICES, _writers()):
         target = root / service
         if _is_current(target, size):
             continue
@@ -106,7 +109,16 @@ def ensure_sample_data(root: Path, *, size: int = DEFAULT_SIZE) -> Path:
             _replace_folder(temp, target, size)
         finally:
             shutil.rmtree(temp, ignore_errors=True)
+    ensure_ocean_cube(root)
     return root
+
+
+def _writers() -> tuple[Callable[[Path, Landscape], None], ...]:
+    """The writer of each of SAMPLE_SERVICES. The land-cover and wind samples have modules of
+    their own that build on this one, hence the import here rather than at the top."""
+    from .landcover_sample import write_landcover
+    from .wind_sample import write_wind
+    return (_write_multispectral, _write_elevation, write_landcover, write_wind)
 
 
 def _generator_of(folder: Path) -> dict | None:
@@ -439,6 +451,7 @@ def _write_multispectral(folder: Path, landscape: Landscape) -> None:
         "serviceDataType": "esriImageServiceDataTypeGeneric",
         "bandNames": list(BAND_NAMES),
         "displayRanges": DISPLAY_RANGES,
+        "defaultRasterFunction": "Natural Color",   # the publisher's default rendering
         "startTimeField": "AcquisitionDate",
         # Least cloudy on top, so the first view (and every time window) shows the clearest scenes.
         "defaultMosaicMethod": "ByAttribute",

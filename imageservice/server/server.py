@@ -27,12 +27,14 @@ from flask import Blueprint, Flask, Response, redirect, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.serving import WSGIRequestHandler
 
-from . import operations
+from . import boundary, items, legend, operations, statistics, thematic
 from .args import Args
-from .catalog import Service, load_services
+from .catalog import Item, Service, load_services
 from .errors import UNABLE_TO_COMPLETE, ArcGISError, BadParameter, NotFound
 from .limits import MAX_BODY_BYTES, MemoryBudget, budget_from_environment
+from .multidimensional import multidimensional_info, slices
 from .query import featureset_to_geojson, run_query
+from .rasterfunctions import function_infos
 from .sampledata import ensure_sample_data
 from .tokens import Caller, Security, request_token
 
@@ -216,6 +218,7 @@ def allow_cross_origin(response: Response) -> Response:
 
 
 ServiceOperation = Callable[[Service, Args], Response]
+ItemResource = Callable[[Service, Item, Args], Response]
 
 
 class ImageServerViews:
@@ -240,6 +243,26 @@ class ImageServerViews:
                 lambda service, args: operations.compute_histograms(service, args, self.budget)),
             "getsamples": json_operation(lambda service, args: operations.get_samples(service, args)),
             "keyproperties": json_operation(lambda service, args: operations.key_properties(service)),
+            "multidimensionalinfo": json_operation(
+                lambda service, args: multidimensional_info(service, args.get("returnDimensionValues"))),
+            "slices": json_operation(lambda service, args: slices(service, args.json("multidimensionalDefinition"))),
+            "rasterfunctioninfos": json_operation(lambda service, args: raster_function_infos(service)),
+            "computestatisticshistograms": json_operation(
+                lambda service, args: statistics.compute_statistics_histograms(service, args, self.budget)),
+            "histograms": json_operation(
+                lambda service, args: statistics.service_histograms(service, args.get("variable"))),
+            "statistics": json_operation(
+                lambda service, args: statistics.service_statistics(service, args.get("variable"))),
+            "queryboundary": json_operation(lambda service, args: boundary.query_boundary(service, args)),
+            "legend": json_operation(lambda service, args: legend.legend(service, args)),
+            "colormap": json_operation(lambda service, args: thematic.colormap_resource(service)),
+            "rasterattributetable": json_operation(lambda service, args: thematic.attribute_table_resource(service)),
+        }
+        # The resources of one catalog item (`<oid>/...`), by lower-case path below the item.
+        self.item_handlers: dict[str, ItemResource] = {
+            "info": json_item(items.item_info),
+            "info/keyproperties": json_item(items.item_key_properties),
+            "thumbnail": item_thumbnail,
         }
 
     # -- Views, one per route
@@ -266,7 +289,7 @@ class ImageServerViews:
         """`rest/services/<name>/ImageServer[/<operation>]`: a service's root or one of its operations."""
         args = request_args()
         parts = subpath.split("/")
-        operation = parts[2].lower() if len(parts) == 3 else ""
+        operation = "/".join(parts[2:]).lower()
         failure = EXPORT_FAILED if operation == "exportimage" else UNABLE_TO_COMPLETE
         return handle(args, lambda: self.run_operation(parts, operation, args), failure)
 
@@ -304,13 +327,22 @@ class ImageServerViews:
         """Check the token, find the ImageServer the path names and run the operation on it."""
         if self.security is not None:
             self.security.check(request_token(args, request.headers), caller())
-        if len(parts) not in (2, 3) or parts[1].lower() != "imageserver":
+        if len(parts) < 2 or parts[1].lower() != "imageserver" or (len(parts) > 3 and not parts[2].isdigit()):
             raise NotFound("Service not found.", f"'{'/'.join(parts)}' is not an ImageServer.")
         service = self.find_service(parts[0])
+        if len(parts) > 3:
+            return self.run_item_resource(service, int(parts[2]), "/".join(parts[3:]).lower(), args)
         run = self.handlers.get(operation)
         if run is None:
             raise NotFound("Operation not supported.", f"The ImageServer has no operation '{operation}'.")
         return run(service, args)
+
+    def run_item_resource(self, service: Service, object_id: int, resource: str, args: Args) -> Response:
+        """A resource of one catalog item: `<oid>/info`, `<oid>/info/keyProperties`, `<oid>/thumbnail`."""
+        run = self.item_handlers.get(resource)
+        if run is None:
+            raise NotFound("Resource not found.", f"A catalog item has no resource '{resource}'.")
+        return run(service, items.catalog_item(service, object_id), args)
 
     def find_service(self, name: str) -> Service:
         """A service by name, matched without regard to case as ArcGIS does."""
@@ -352,6 +384,28 @@ def json_operation(compute: Callable[[Service, Args], dict]) -> ServiceOperation
         return payload_response(compute(service, args), args, service_title(service))
 
     return run
+
+
+def json_item(compute: Callable[[Service, Item], dict]) -> ItemResource:
+    """A catalog item resource whose answer is one JSON payload."""
+
+    def run(service: Service, item: Item, args: Args) -> Response:
+        response_format(args, JSON_FORMATS)
+        return payload_response(compute(service, item), args, service_title(service))
+
+    return run
+
+
+def item_thumbnail(service: Service, item: Item, args: Args) -> Response:
+    """`<oid>/thumbnail`: a small PNG of the item, answered as the image itself, as ArcGIS does."""
+    body, content_type = items.item_thumbnail(service, item)
+    return Response(body, mimetype=content_type)
+
+
+def raster_function_infos(service: Service) -> dict:
+    """The `rasterFunctionInfos` resource: the root's list, each entry with its functionType
+    (0: applied to the mosaic)."""
+    return {"rasterFunctionInfos": [{**info, "functionType": 0} for info in function_infos(service)]}
 
 
 def query_features(service: Service, args: Args) -> Response:
