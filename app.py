@@ -14,7 +14,7 @@ from pathlib import Path
 
 from dash import Dash
 
-from callbacks import auth, basemap, catalog, controls, events, histogram, info, pixel, service, swipe, urlstate
+from callbacks import auth, basemap, catalog, controls, events, histogram, info, multidim, pixel, service, swipe, urlstate
 from callbacks.background import background_manager
 from components.basemaps import BASEMAPS, DEFAULT_BASEMAP
 from components.layout import build_layout
@@ -65,7 +65,7 @@ def create_app(
     controls.register(app)
     urlstate.register(app)
     events.register(app)
-    for tool in (pixel, catalog, info, histogram, swipe):
+    for tool in (pixel, catalog, info, histogram, swipe, multidim):
         tool.register(app)
     return app
 

@@ -14,6 +14,8 @@ import re
 CUSTOM = "Custom"
 NO_BAND = "–"
 RULE_CLEARED = "The rendering rule was cleared: chosen bands replace the rule's own band choice."
+DEFAULT_SKIPPED = "Chosen bands are drawn without the service's default function."
+NO_RULE = "No rendering rule"
 CUSTOM_RULE = "Custom (the JSON rule below)"
 
 
@@ -55,21 +57,14 @@ def template_bands(template: str | None, presets: dict[str, list[int]]) -> list[
     return next((ids for label, ids in presets.items() if _key(label) == _key(template) and len(ids) == 3), None)
 
 
-def default_rule_label(function: str | None) -> str:
-    """What the empty rendering-rule dropdown means: the function the service applies unasked."""
-    return f"Service default ({function})" if function else "Service default"
-
-
 def band_placeholders(template: str | None, custom: str | None, options: dict) -> list[str]:
-    """What the empty band boxes say: the bands of the chosen template ("rule: 3: Red (id 2)") or,
-    with no rule, of the function the service applies by default ("default: ..."); "set by the
-    rule" when a rule's bands are unknown; "–" when nothing picks bands."""
-    custom_rule = bool((custom or "").strip())
-    prefix, function = ("rule", template) if template or custom_rule else ("default", options.get("default_function"))
-    bands = None if custom_rule else template_bands(function, options["presets"])
+    """What the empty band boxes say: the template's bands on screen ("shown: 3: Red (id 2)", the
+    word first so a narrow box keeps it), "set by the rule"
+    when a rule's bands are unknown, "–" without a rule."""
+    bands = template_bands(template, options["presets"])
     if bands:
-        return [f"{prefix}: {band_label(b, options['band_names'][b])}" for b in bands]
-    if template or custom_rule:
+        return [f"shown: {band_label(b, options['band_names'][b])}" for b in bands]
+    if template or (custom or "").strip():
         return ["set by the rule"] * 3
     return [NO_BAND] * 3
 
@@ -88,12 +83,28 @@ def sync(changed: set[str], preset: str | None, bands: list[int | None], rule: s
         bands = chosen if len(chosen) == 3 else [chosen[0], None, None]
     if changed in ({"preset"}, {"bands"}) and chosen_bands(*bands) and (rule or (custom or "").strip()):
         rule, custom, note = None, "", RULE_CLEARED
+    elif changed in ({"preset"}, {"bands"}) and chosen_bands(*bands) and options.get("default_function"):
+        note = DEFAULT_SKIPPED
     elif changed == {"rule"} and rule:
         bands, custom = [None, None, None], ""
     elif changed == {"custom"} and (custom or "").strip():
         bands, rule = [None, None, None], None
-    rule_placeholder = (CUSTOM_RULE if (custom or "").strip() and not rule
-                        else default_rule_label(options.get("default_function")))
     return {"preset": preset_for(chosen_bands(*bands), presets), "bands": list(bands), "rule": rule,
-            "custom": custom, "note": note, "band_placeholders": band_placeholders(rule, custom, options),
-            "rule_placeholder": rule_placeholder}
+            "custom": custom, "note": note, **rule_hints(bands, rule, custom, options)}
+
+
+def rule_hints(bands: list[int | None], rule: str | None, custom: str | None, options: dict) -> dict:
+    """What the empty band boxes and the empty rule dropdown say. With neither bands nor a rule the
+    server draws with the publisher's default function, so its name and bands are shown."""
+    if (custom or "").strip() and not rule:
+        return {"rule_placeholder": CUSTOM_RULE, "band_placeholders": band_placeholders(None, custom, options)}
+    if chosen_bands(*bands):
+        return {"rule_placeholder": NO_RULE, "band_placeholders": band_placeholders(rule, custom, options)}
+    default = options.get("default_function")
+    return {"rule_placeholder": default_rule_label(default),
+            "band_placeholders": band_placeholders(rule or default, custom, options)}
+
+
+def default_rule_label(function: str | None) -> str:
+    """What the empty rendering-rule dropdown means: the function the service applies unasked."""
+    return f"Service default ({function})" if function else "Service default"

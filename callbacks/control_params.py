@@ -25,6 +25,7 @@ BAND_CHANNELS = ("Red", "Green", "Blue")
 KEPT = " (the map keeps the last valid setting)"
 # The mosaicRule keys the controls edit; any other key (from a link or another callback) is kept.
 MOSAIC_CONTROL_KEYS = {"mosaicMethod", "sortField", "sortValue", "ascending", "mosaicOperation"}
+KEPT_WITHOUT_METHOD = ("multidimensionalDefinition",)
 
 
 def controls_from_params(params: dict, options: dict) -> dict:
@@ -105,10 +106,11 @@ def mosaic_rule_from(method: str | None, sort_field: str | None, sort_value: str
 
 def with_other_keys(rule: dict | None, current: dict | None) -> dict | None:
     """The controls' rule plus what they do not edit (lockRasterIds, where, fids, ... from a link
-    or another callback), so a control change never drops them."""
-    if rule is None:
-        return None
+    or another callback), so a control change never drops them. Without a method only the
+    multidimensional selection stays: it is the variable picker's, not the method's."""
     kept = {key: value for key, value in (current or {}).items() if key not in MOSAIC_CONTROL_KEYS}
+    if rule is None:
+        return {key: kept[key] for key in KEPT_WITHOUT_METHOD if key in kept} or None
     return {**kept, **rule}
 
 

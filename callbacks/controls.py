@@ -105,10 +105,16 @@ def sync_band_choice(preset: str | None, red: int | None, green: int | None, blu
     return band_choice.sync(changed, preset, [red, green, blue], rule, custom, options)
 
 
+def play_state(disabled: bool) -> tuple[bool, str]:
+    """After a click on a play button: whether its interval is now disabled, and its label."""
+    return (False, "❚❚ Pause") if disabled else (True, "▶ Play")
+
+
 def toggle_play(n_clicks: int | None, disabled: bool, value: list[int] | None) -> tuple:
     """The play button starts or stops the interval that steps the time window; starting keeps
     the range on the slider as the extent Play goes through."""
-    return (False, "❚❚ Pause", value) if disabled else (True, "▶ Play", no_update)
+    stopped, label = play_state(disabled)
+    return stopped, label, no_update if stopped else value
 
 
 def step_time(n_intervals: int | None, value: list[int] | None, extent: list[int] | None,

@@ -83,6 +83,9 @@ def service_facts(params: dict) -> dict:
         "has_name": "Name" in names,
         "has_catalog": "Catalog" in info.capabilities and bool(info.fields),
         "current_version": info.current_version,
+        # Its scenes are slices of several variables: the profiles through its dimensions replace
+        # the temporal profile (callbacks/multidim).
+        "multidimensional": info.has_multidimensions,
     }
 
 
@@ -276,7 +279,8 @@ def inspect(click: dict | None, apply_rule: list | None, params: dict | None, se
     new_point = None if pixel.error or pixel.message == OUTSIDE else {"lat": lat, "lng": lng, "url": params["url"]}
     # The temporal profile reruns only when its point or service changes, not for a layer setting.
     return panel(" ".join(filter(None, (note, pixel.message))), error=pixel.error, pixel=pixel, service=service,
-                 point=no_update if new_point == point else new_point, profile=new_point is not None, tab=tab)
+                 point=no_update if new_point == point else new_point,
+                 profile=new_point is not None and not service.get("multidimensional"), tab=tab)
 
 
 def panel(message: str, *, error: bool = False, pixel: Pixel | None = None, service: dict | None = None,
@@ -303,7 +307,7 @@ def panel(message: str, *, error: bool = False, pixel: Pixel | None = None, serv
 
 def run_profile(set_progress, point: dict | None, params: dict | None, service: dict | None) -> tuple:
     """The temporal profile job: (series rows or None, message)."""
-    if not point or not params or not service or service.get("error"):
+    if not point or not params or not service or service.get("error") or service.get("multidimensional"):
         return None, ""
 
     def progress(done: int, total: int) -> None:

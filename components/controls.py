@@ -7,6 +7,7 @@ from dash import dcc, html
 from imageservice.params import FORMATS, NO_DATA_INTERPRETATIONS
 
 from . import ids
+from .multidimpanel import multidim_section
 
 MOSAIC_OPERATIONS = ("MT_FIRST", "MT_LAST", "MT_MIN", "MT_MAX", "MT_MEAN", "MT_BLEND", "MT_SUM")
 PLAY_MS = 1500
@@ -52,6 +53,7 @@ def control_panel() -> html.Aside:
         id=ids.CONTROLS,
         className="controls",
         children=[
+            multidim_section(),
             _section(
                 "Bands",
                 _dropdown(ids.BAND_PRESET, "Band preset…", searchable=False),

@@ -149,3 +149,26 @@ AUTH_RETRY = "auth-retry"
 # The main layer's newest authenticationrequired event ({type, time, code}), filtered in the browser.
 AUTH_ASKED = "auth-asked"
 AUTH_RENEW = "auth-renew"
+
+# Multidimensional services: the variable and dimension controls, and the Pixel tab's profiles.
+MD_INFO = "md-info"
+MD_SECTION = "md-section"
+MD_VARIABLE = "md-variable"
+MD_UNITS = "md-units"
+MD_LEGEND = "md-legend"
+# What the legend shown is for ({url, variable, rendering_rule, band_ids}): it is fetched again only when that changes.
+MD_LEGEND_KEY = "md-legend-key"
+MD_DIMENSIONS = "md-dimensions"
+# Pattern-matching ids, one per dimension: {"type": MD_DIMENSION, "name": "StdZ"}.
+MD_DIMENSION = "md-dimension"
+MD_DIMENSION_LABEL = "md-dimension-label"
+MD_PLAY = "md-play"
+MD_TICK = "md-tick"
+MD_ERROR = "md-error"
+MD_PROFILES = "md-profiles"
+MD_PROFILE_DATA = "md-profile-data"
+MD_PROFILE_STATUS = "md-profile-status"
+MD_TIME_CHART = "md-time-chart"
+MD_LEVEL_CHART = "md-level-chart"
+MD_PROFILE_CSV = "md-profile-csv"
+MD_PROFILE_DOWNLOAD = "md-profile-download"

@@ -12,6 +12,7 @@ from .catalogpanel import catalog_map_layers, catalog_panel
 from .controls import control_panel
 from .histogrampanel import histogram_panel
 from .infopanel import info_panel
+from .multidimpanel import md_profiles_section
 from .pixelpanel import pixel_map_layers, pixel_panel
 from .swipe import main_map_layer, swipe_map_layers, swipe_panel
 
@@ -79,7 +80,7 @@ def build_layout(*, service_url: str, basemap: str) -> html.Div:
 
 def inspector() -> html.Aside:
     """The tools right of the map, one tab each."""
-    tabs = [("pixel", "Pixel", pixel_panel()), ("catalog", "Catalog", catalog_panel()),
+    tabs = [("pixel", "Pixel", [pixel_panel(), md_profiles_section()]), ("catalog", "Catalog", catalog_panel()),
             ("histogram", "Histogram", histogram_panel()), ("compare", "Compare", swipe_panel()),
             ("info", "Service", info_panel())]
     return html.Aside(

@@ -25,6 +25,7 @@ _EXPORTS = {
     "View": "imageservice.urls",
     "ImageServiceClient": "imageservice.client",
     "ServiceInfo": "imageservice.metadata",
+    "MultidimensionalInfo": "imageservice.multidim",
     "ImageServiceError": "imageservice.errors",
     "ParameterError": "imageservice.errors",
     "ArcGISError": "imageservice.errors",

@@ -16,10 +16,21 @@ from imageservice.client import ImageServiceClient
 from imageservice.errors import InvalidResponse
 from imageservice.fetchpolicy import FetchPolicy
 from imageservice.metadata import ServiceInfo, parse_service_info
+from imageservice.multidim import (
+    INFO_PARAMS,
+    MultidimensionalInfo,
+    Variable,
+    dimension_value,
+    parse_multidimensional_info,
+    profile_definition,
+    slice_definition,
+    with_definition,
+)
 from imageservice.params import LayerParams, parse_no_data
 from imageservice.tasks import ComputeHistograms, GetSamples, IdentifyImage, Query
 
 if TYPE_CHECKING:
+    import pandas
     import requests
 
 
@@ -103,6 +114,18 @@ class ImageMapLayer:
     def set_mosaic_rule(self, rule: dict | str | None) -> ImageMapLayer:
         return self._set(mosaic_rule=rule)
 
+    def get_multidimensional_definition(self) -> list[dict] | None:
+        return copy.deepcopy((self.params.mosaic_rule or {}).get("multidimensionalDefinition"))
+
+    def set_multidimensional_definition(self, definition: list[dict] | None) -> ImageMapLayer:
+        """The mosaic rule's multidimensionalDefinition (the rest of the rule is kept); None removes it."""
+        return self._set(mosaic_rule=with_definition(self.params.mosaic_rule, definition))
+
+    def set_slice(self, variable: str, **dimension_values: Any) -> ImageMapLayer:
+        """Show one variable at given dimension values: `set_slice("temperature",
+        StdTime=datetime(2025, 3, 15), StdZ=-50)` (times as datetimes, ISO text or epoch ms)."""
+        return self.set_multidimensional_definition(slice_definition(variable, **dimension_values))
+
     def get_opacity(self) -> float:
         return self.params.opacity
 
@@ -158,3 +181,65 @@ class ImageMapLayer:
     def get_samples(self) -> GetSamples:
         """A new GetSamples task bound to this layer's client (mosaic rule and time forwarded)."""
         return GetSamples(self.client, self.params)
+
+    # --- multidimensional services -------------------------------------------------------------
+
+    def multidimensional_info(self) -> MultidimensionalInfo:
+        """The service's variables and dimensions (with every dimension value)."""
+        return parse_multidimensional_info(self.client.get("multidimensionalInfo", INFO_PARAMS))
+
+    def slices(self, definition: list[dict] | None = None) -> pandas.DataFrame:
+        """The `slices` resource (all, or those a definition selects) as a table: sliceId,
+        variable, one column per dimension."""
+        from imageservice import tables
+        from imageservice.params import parse_multidimensional_definition
+
+        params = {"multidimensionalDefinition": parse_multidimensional_definition(definition)}
+        return tables.slices_to_frame(self.client.request("slices", params))
+
+    def profile(self, lat: float, lng: float, variable: str, along: str, *,
+                info: MultidimensionalInfo | None = None, **fixed: Any) -> pandas.DataFrame:
+        """A pixel's values of `variable` along one dimension, the others held at `fixed` values:
+        `profile(lat, lng, "temperature", "StdZ", StdTime=t)` is a depth profile at time t.
+
+        One identify with processAsMultidimensional (every slice's value at once); a server that
+        does not answer per slice gets one identify per dimension value instead. The layer's
+        time range is not sent: the profile wants every slice. Columns: the dimensions, `value`.
+        """
+        var = (info or self.multidimensional_info()).variable(variable)
+        params = self.params.replace(time_from=None, time_to=None)
+        rule = with_definition(params.mosaic_rule, profile_definition(variable, along, fixed))
+        task = IdentifyImage(self.client, params).set_mosaic_rule(rule).at(lat, lng)
+        response = task.return_catalog_items(True).return_geometry(False).process_as_multidimensional(True).run()
+        frame = _slices_along(response, var, along)
+        return self._profile_by_value(lat, lng, params, var, along, fixed) if frame is None else frame
+
+    def _profile_by_value(self, lat: float, lng: float, params: LayerParams, variable: Variable, along: str,
+                          fixed: dict) -> pandas.DataFrame:
+        """The profile from one identify per dimension value (servers older than 10.8.1), in the
+        same columns as the per-slice answer."""
+        from imageservice import tables
+
+        rows = []
+        for value in variable.dimension(along).values:
+            selection = {**fixed, along: value}
+            rule = with_definition(params.mosaic_rule, slice_definition(variable.name, **selection))
+            response = IdentifyImage(self.client, params).set_mosaic_rule(rule).at(lat, lng).return_catalog_items(False).run()
+            pixel = tables.parse_pixel_values(response.get("value", tables.NO_DATA))
+            attributes = {d.field: dimension_value(d.name, selection.get(d.name)) for d in variable.dimensions}
+            rows.append(({"attributes": attributes}, " ".join(tables.NO_DATA if v is None else repr(v) for v in pixel[:1])))
+        answer = {"catalogItems": {"features": [r[0] for r in rows]}, "properties": {"Values": [r[1] for r in rows]}}
+        return tables.multidimensional_identify_to_frame(answer, variable)
+
+
+def _slices_along(response: dict, variable: Variable, along: str) -> pandas.DataFrame | None:
+    """A per-slice identify answer as a profile along one dimension; None when the server did not
+    answer per slice (no slices paired with the values, or none carrying the dimension)."""
+    from imageservice import tables
+
+    try:
+        frame = tables.multidimensional_identify_to_frame(response, variable)
+    except InvalidResponse:  # values without their slices, e.g. from a single multidimensional raster
+        return None
+    frame = frame[frame[along].notna()].drop_duplicates(subset=[along]).reset_index(drop=True)
+    return None if frame.empty and variable.dimension(along).values else frame

@@ -189,6 +189,48 @@ def parse_rule(value: Any, field_name: str) -> dict | None:
         raise ParameterError(f"{field_name} must hold only JSON values: {error}") from None
 
 
+DEFINITION_KEY = "multidimensionalDefinition"
+
+
+def _dimension_value(value: Any) -> Number | list[Number]:
+    """One value of a multidimensional definition: a number (epoch ms for time) or [min, max]."""
+    if _is_number(value) and math.isfinite(value):
+        return value
+    if isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_number(v) and math.isfinite(v) for v in value):
+        return list(value)
+    raise ParameterError(f"{DEFINITION_KEY} values must be numbers (epoch ms for time) or [min, max] pairs; "
+                         f"got {value!r}")
+
+
+def parse_multidimensional_definition(value: Any) -> list[dict] | None:
+    """A mosaic rule's multidimensionalDefinition, checked entry by entry in ArcGIS's shape:
+    `[{"variableName", "dimensionName", "values", "isSlice"}]` (only variableName is required)."""
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise ParameterError(f"{DEFINITION_KEY} must be a list of {{variableName, dimensionName, values, isSlice}} "
+                             f"objects; got {value!r}")
+    entries = []
+    for entry in value:
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("variableName"), str):
+            raise ParameterError(f"each {DEFINITION_KEY} entry must be an object with a variableName; got {entry!r}")
+        checked: dict[str, Any] = {"variableName": entry["variableName"]}
+        if entry.get("dimensionName") is not None:
+            checked["dimensionName"] = str(entry["dimensionName"])
+            checked["values"] = [_dimension_value(v) for v in entry.get("values") or []]
+            checked["isSlice"] = bool(entry.get("isSlice", True))
+        entries.append({**entry, **checked})
+    return entries
+
+
+def parse_mosaic_rule(value: Any) -> dict | None:
+    """parse_rule for a mosaic rule, whose multidimensionalDefinition is checked too."""
+    rule = parse_rule(value, "mosaic_rule")
+    if rule is not None and DEFINITION_KEY in rule:
+        rule[DEFINITION_KEY] = parse_multidimensional_definition(rule[DEFINITION_KEY])
+    return rule
+
+
 @dataclass(frozen=True)
 class LayerParams:
     """Every option of L.esri.imageMapLayer, normalised and validated on construction.
@@ -242,7 +284,7 @@ class LayerParams:
             "band_ids": parse_band_ids(self.band_ids),
             "no_data": parse_no_data(self.no_data),
             "rendering_rule": parse_rule(self.rendering_rule, "rendering_rule"),
-            "mosaic_rule": parse_rule(self.mosaic_rule, "mosaic_rule"),
+            "mosaic_rule": parse_mosaic_rule(self.mosaic_rule),
             "time_from": to_epoch_ms(self.time_from, "time_from"),
             "time_to": to_epoch_ms(self.time_to, "time_to"),
             "compression_quality": parse_compression_quality(self.compression_quality),

@@ -18,6 +18,7 @@ from typing import Any
 import pandas
 
 from imageservice.errors import InvalidResponse
+from imageservice.multidim import TIME_DIMENSION, Variable
 
 NO_DATA = "NoData"
 VALUE_DTYPE = "Float64"  # nullable: NoData is pd.NA
@@ -149,6 +150,66 @@ def histograms_to_frame(response: Mapping[str, Any], band_names: Sequence[str] |
                  for i, count in enumerate(counts)]
     frame = pandas.DataFrame(rows, columns=list(HISTOGRAM_COLUMNS))
     return frame.astype({"band": str, "value": float, "lower": float, "upper": float, "count": "int64"})
+
+
+# --- multidimensional ----------------------------------------------------------------------------
+
+VARIABLE_FIELD = "Variable"  # the catalog field of a multidimensional mosaic dataset naming each slice's variable
+
+
+def multidimensional_identify_to_frame(response: Mapping[str, Any], variable: Variable) -> pandas.DataFrame:
+    """One row per slice of `variable` in an identify answer (processAsMultidimensional, or any
+    identify whose catalog items are the slices), sorted along its dimensions.
+
+    Columns: one per dimension (time as UTC datetimes, others floats; taken from the items'
+    attributes under the dimension's field), then `value` (Float64, pd.NA for NoData; the first
+    band, values may come in scientific notation such as "1.2e-05"). Items of other variables are
+    left out when the items name their variable.
+    """
+    catalog = response.get("catalogItems") or {}
+    features = catalog.get("features") or []
+    texts = ((response.get("properties") or {}).get("Values")) or []
+    if len(texts) != len(features):
+        raise InvalidResponse(f"identify paired {len(texts)} values with {len(features)} slices: "
+                              "ask with returnCatalogItems=true (and processAsMultidimensional=true)")
+    rows = []
+    for feature, text in zip(features, texts):
+        attributes = feature.get("attributes") or {}
+        if attributes.get(VARIABLE_FIELD, variable.name) != variable.name:
+            continue
+        values = parse_pixel_values(text)
+        rows.append([attributes.get(d.field) for d in variable.dimensions] + [values[0] if values else None])
+    names = [d.name for d in variable.dimensions]
+    frame = pandas.DataFrame(rows, columns=[*names, "value"])
+    for dimension in variable.dimensions:
+        frame[dimension.name] = _dimension_column(frame[dimension.name], dimension.is_time)
+    frame["value"] = pandas.array(frame["value"].tolist(), dtype=VALUE_DTYPE)
+    return frame.sort_values(names, kind="stable").reset_index(drop=True) if names else frame
+
+
+def slices_to_frame(response: Mapping[str, Any]) -> pandas.DataFrame:
+    """The `slices` resource as one row per slice: sliceId, variable, then one column per dimension
+    (StdTime as UTC datetimes; a range stays a [min, max] list)."""
+    if not isinstance(response.get("slices"), list):
+        raise InvalidResponse(f"slices response has no 'slices': {str(response)[:200]}")
+    rows = []
+    for item in response["slices"]:
+        definition = item.get("multidimensionalDefinition") or []
+        row = {"sliceId": item.get("sliceId"), "variable": definition[0].get("variableName") if definition else None}
+        for entry in definition:
+            values = entry.get("values") or [None]
+            row[entry.get("dimensionName")] = values[0]
+        rows.append(row)
+    frame = pandas.DataFrame(rows)
+    if TIME_DIMENSION in frame:
+        frame[TIME_DIMENSION] = _dimension_column(frame[TIME_DIMENSION], True)
+    return frame
+
+
+def _dimension_column(column: pandas.Series, is_time: bool) -> pandas.Series:
+    if is_time and _is_numeric(column):
+        return pandas.to_datetime(column, unit="ms", utc=True)
+    return column if is_time else pandas.to_numeric(column, errors="coerce").astype(float)
 
 
 # --- attributes ----------------------------------------------------------------------------------

@@ -181,6 +181,12 @@ class IdentifyImage:
         self._options["formatted"] = flag
         return self
 
+    def process_as_multidimensional(self, flag: bool = True) -> IdentifyImage:
+        """True: a multidimensional service answers one value per slice the mosaic rule's
+        multidimensionalDefinition selects (with the slices as catalog items)."""
+        self._options["process_as_multidimensional"] = flag
+        return self
+
     def get_mosaic_rule(self) -> dict | None:
         return self._params.mosaic_rule
 

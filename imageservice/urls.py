@@ -251,6 +251,7 @@ def identify_params(
     return_geometry: bool = False,
     pixel_size: float | Sequence[float] | str | None = None,
     formatted: bool | None = None,
+    process_as_multidimensional: bool | None = None,
 ) -> dict[str, str]:
     """identify parameters for a clicked lat/lng, as esri-leaflet's popup identify builds them.
 
@@ -269,6 +270,8 @@ def identify_params(
             "returnCatalogItems": return_catalog_items,
             # esri-leaflet's format(bool): the positive name, sent as its negation
             "returnUnformattedValues": None if formatted is None else not formatted,
+            # true: one value per slice of a multidimensional service (ArcGIS 10.8.1+)
+            "processAsMultidimensional": process_as_multidimensional,
             "time": _time(params) if with_time else None,
             "token": params.token,
         }

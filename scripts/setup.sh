@@ -53,17 +53,32 @@ if [ ${#debs[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${debs[@]}" >/dev/null
 fi
 
-# Unchanged JavaScript peers (esri-leaflet + Leaflet) that the tests and benchmarks drive in Chromium.
+# JavaScript clients the tests and benchmarks drive in Chromium, installed from their lock files
+# (npm ci) only when a lock file changes: a stamp in node_modules holds its digest.
+js_install() {  # folder, what it is for
+    local folder=$1 purpose=$2
+    local digest
+    digest=$(sha256sum "$folder/package-lock.json" | cut -d' ' -f1)
+    [ "$(cat "$folder/node_modules/.installed" 2>/dev/null)" = "$digest" ] && return
+    if ! command -v npm >/dev/null; then
+        echo "npm (Node.js) is needed for the $purpose." >&2
+        exit 1
+    fi
+    echo "Installing the $purpose (npm ci) ..."
+    npm ci --prefix "$folder" --no-audit --no-fund --loglevel=error >/dev/null
+    echo "$digest" > "$folder/node_modules/.installed"
+}
 if [ "$want" = test ]; then
-    js_stamp=tests/js/node_modules/.installed
-    js_digest=$(sha256sum tests/js/package-lock.json | cut -d' ' -f1)
-    if [ "$(cat "$js_stamp" 2>/dev/null)" != "$js_digest" ]; then
-        if ! command -v npm >/dev/null; then
-            echo "npm (Node.js) is needed for the esri-leaflet peer tests." >&2
-            exit 1
-        fi
-        echo "Installing esri-leaflet and Leaflet for the peer tests (npm ci) ..."
-        npm ci --prefix tests/js --no-audit --no-fund --loglevel=error >/dev/null
-        echo "$js_digest" > "$js_stamp"
+    # Unchanged esri-leaflet + Leaflet for the peer tests.
+    js_install tests/js "esri-leaflet peer tests"
+    # The ArcGIS Maps SDK for JavaScript and its test page, bundled by vite into tests/arcgis_sdk/dist;
+    # rebuilt when the lock file or the page's sources change.
+    sdk=tests/arcgis_sdk
+    js_install "$sdk" "ArcGIS Maps SDK for JavaScript tests"
+    sdk_digest=$(cat "$sdk"/package-lock.json "$sdk"/*.html "$sdk"/*.js | sha256sum | cut -d' ' -f1)
+    if [ "$(cat "$sdk/dist/.built" 2>/dev/null)" != "$sdk_digest" ]; then
+        echo "Bundling the ArcGIS Maps SDK test page (vite build) ..."
+        npm run --prefix "$sdk" --silent build >/dev/null
+        echo "$sdk_digest" > "$sdk/dist/.built"
     fi
 fi

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from callbacks.band_choice import CUSTOM_RULE, RULE_CLEARED
+from callbacks.band_choice import CUSTOM_RULE, DEFAULT_SKIPPED, RULE_CLEARED
 from components import ids
 from server_fixtures import sample_root  # noqa: F401  (pytest fixture)
 from test_dashboard_controls import TIMEOUT, choose, open_dashboard, wait_for_overlay
@@ -17,24 +17,27 @@ def text(dash_duo, component_id: str) -> str:
     return dash_duo.find_element(f"#{component_id}").text
 
 
-def test_one_band_under_a_template_clears_the_rule_and_says_so(dash_duo, sample_root):
+def test_one_band_under_the_default_rule_clears_the_rule_and_says_so(dash_duo, sample_root):
     first = open_dashboard(dash_duo, sample_root)
-    assert "renderingRule" not in first and "bandIds" not in first
-    # the bands of the function the service applies by default show in the empty band boxes,
-    # numbered as bandIds numbers them
+    assert "renderingRule" not in first          # the server applies its default, Natural Color
+    dash_duo.wait_for_text_to_equal(f"#{ids.RENDERING_RULE}", "Service default (Natural Color)", timeout=TIMEOUT)
+    # the default template's bands show in the empty band boxes, numbered as bandIds numbers them
     for cid, band in ((ids.BAND_R, "3: Red (id 2)"), (ids.BAND_G, "2: Green (id 1)"), (ids.BAND_B, "1: Blue (id 0)")):
-        dash_duo.wait_for_contains_text(f"#{cid}", f"default: {band}", timeout=TIMEOUT)
-    choose(dash_duo, ids.RENDERING_RULE, "Color Infrared")
-    wait_for_overlay(dash_duo, lambda q: q.get("renderingRule") == ['{"rasterFunction":"Color Infrared"}'],
-                     "the template was not drawn")
-    for cid, band in ((ids.BAND_R, "4: NIR (id 3)"), (ids.BAND_G, "3: Red (id 2)"), (ids.BAND_B, "2: Green (id 1)")):
-        dash_duo.wait_for_contains_text(f"#{cid}", f"rule: {band}", timeout=TIMEOUT)
+        dash_duo.wait_for_contains_text(f"#{cid}", f"shown: {band}", timeout=TIMEOUT)
     choose(dash_duo, ids.BAND_R, "3")
     query = wait_for_overlay(dash_duo, lambda q: q.get("bandIds") == ["3"], "the NIR band was not drawn")
     assert "renderingRule" not in query
-    dash_duo.wait_for_text_to_equal(f"#{ids.BANDS_NOTE}", RULE_CLEARED, timeout=TIMEOUT)
+    dash_duo.wait_for_text_to_equal(f"#{ids.BANDS_NOTE}", DEFAULT_SKIPPED, timeout=TIMEOUT)
     assert text(dash_duo, ids.BAND_PRESET) == "Single band: NIR"
     assert "error" not in status(dash_duo)[1].split()
+    # a chosen rule gives way to chosen bands, and the note says so
+    choose(dash_duo, ids.RENDERING_RULE, "NDVI Colorized")
+    wait_for_overlay(dash_duo, lambda q: "bandIds" not in q and "NDVI" in q.get("renderingRule", [""])[0],
+                     "the chosen rule was not drawn")
+    choose(dash_duo, ids.BAND_R, "2")
+    wait_for_overlay(dash_duo, lambda q: q.get("bandIds") == ["2"] and "renderingRule" not in q,
+                     "the chosen band did not replace the rule")
+    dash_duo.wait_for_text_to_equal(f"#{ids.BANDS_NOTE}", RULE_CLEARED, timeout=TIMEOUT)
     assert dash_duo.get_logs() == []
 
 

@@ -247,7 +247,7 @@ def test_choosing_bands_under_a_rule_clears_it_and_says_so():
 def test_a_template_named_like_a_preset_shows_its_bands_in_the_empty_boxes():
     chosen = band_choice.sync({"rule"}, "Color Infrared", [3, 2, 1], "Natural Color", "", OPTIONS)
     assert chosen["bands"] == [None] * 3 and chosen["preset"] is None
-    assert chosen["band_placeholders"] == ["rule: 3: Red (id 2)", "rule: 2: Green (id 1)", "rule: 1: Blue (id 0)"]
+    assert chosen["band_placeholders"] == ["shown: 3: Red (id 2)", "shown: 2: Green (id 1)", "shown: 1: Blue (id 0)"]
     assert band_choice.sync({"rule"}, None, [None] * 3, "Stretch", "", OPTIONS)["band_placeholders"] == [
         "set by the rule"] * 3
 
@@ -255,8 +255,8 @@ def test_a_template_named_like_a_preset_shows_its_bands_in_the_empty_boxes():
 def test_with_no_rule_the_boxes_show_the_bands_of_the_services_default_function():
     options = {**OPTIONS, "default_function": "Natural Color"}
     chosen = band_choice.sync({"rule"}, None, [None] * 3, None, "", options)
-    assert chosen["band_placeholders"] == ["default: 3: Red (id 2)", "default: 2: Green (id 1)",
-                                           "default: 1: Blue (id 0)"]
+    assert chosen["band_placeholders"] == ["shown: 3: Red (id 2)", "shown: 2: Green (id 1)",
+                                           "shown: 1: Blue (id 0)"]
     assert chosen["rule_placeholder"] == "Service default (Natural Color)"
 
 

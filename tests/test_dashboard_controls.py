@@ -149,5 +149,5 @@ def test_a_link_with_bands_the_service_lacks_says_so(dash_duo, sample_root):
     assert "bandIds=9,9,9 are not valid for this service (its band ids are 0–5)" in line.text
     assert "format=tiff is not offered" in line.text
     # the service defaults are drawn instead, not a grey raw image
-    assert "bandIds" not in query and "renderingRule" not in query  # the service's own default rendering
+    assert "bandIds" not in query and "renderingRule" not in query      # the server's default function
     assert query["format"] == ["jpgpng"]

@@ -71,6 +71,7 @@ def test_service_facts_of_the_two_sample_services(params, service, server_url) -
         "has_name": True,
         "has_catalog": True,
         "current_version": 11.1,
+        "multidimensional": False,
     }
     elevation = service_facts({"url": server_url + "/arcgis/rest/services/SampleElevation/ImageServer/"})
     assert (elevation["band_names"], elevation["date_field"], elevation["has_catalog"]) == (["Elevation"], None, False)

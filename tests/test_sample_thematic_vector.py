@@ -139,3 +139,25 @@ def test_wind_lerc_pixels_are_the_source_values(server_url, wind):
     u, v = decoded
     assert u.mean() > 0 and v.mean() > 0                      # a south-westerly breeze blows north-east
     assert np.hypot(u, v).max() < 30                          # and stays a breeze
+
+
+@pytest.mark.parametrize("service", [LC, WIND])
+def test_classes_and_vectors_are_offered_no_analysis_functions(server_url, service):
+    infos = get_json(url(server_url, service, "rasterFunctionInfos"))["rasterFunctionInfos"]
+    assert [info["name"] for info in infos] == ["None"]
+
+
+def test_land_cover_thumbnail_is_drawn_in_the_class_colours(server_url, lc):
+    values, palette = source(lc)
+    response = requests.get(url(server_url, LC, "1/thumbnail"), timeout=30)
+    image = np.asarray(Image.open(io.BytesIO(response.content)).convert("RGBA"))
+    assert image.shape[:2] == values.shape[1:]
+    codes, valid = np.ma.getdata(values[0]), ~np.ma.getmaskarray(values[0])
+    expected = np.array([palette[int(c)][:3] for c in codes.ravel()]).reshape(*codes.shape, 3)
+    assert np.array_equal(image[..., :3][valid], expected[valid]) and (image[..., 3][~valid] == 0).all()
+
+
+def test_land_cover_legend_follows_what_the_picture_shows(server_url):
+    for params in ({"bandIds": "0"}, {"renderingRule": json.dumps({"rasterFunction": "None"})}):
+        (layer,) = get_json(url(server_url, LC, "legend"), **params)["layers"]
+        assert layer["legendType"] == "Stretched"

@@ -273,3 +273,40 @@ def test_item_resource_errors(server_url, path, code, message):
 def test_item_resources_of_a_raster_service(server_url, el):
     info = get_json(url(server_url, EL, "1/info"))
     assert info["bandCount"] == 1 and info["pixelType"] == "F32"
+
+
+# -- the root and histograms as a renderingRule makes them ---------------------------------------
+
+def test_root_with_a_rendering_rule_describes_the_processed_raster(server_url, ms):
+    rule = json.dumps({"rasterFunction": "NDVI Raw"})
+    root = get_json(url(server_url, MS), renderingRule=rule)
+    assert (root["bandCount"], root["pixelType"], root["bandNames"]) == (1, "F32", ["Band_1"])
+    assert root["serviceDataType"] == "esriImageServiceDataTypeProcessed"
+    xmin, ymin, xmax, ymax = ms.extent
+    response = requests.get(url(server_url, MS, "exportImage"), timeout=30, params={
+        "f": "image", "format": "tiff", "bbox": f"{xmin},{ymin},{xmax},{ymax}", "size": "256,256",
+        "renderingRule": rule})
+    with rasterio.MemoryFile(response.content) as memory, memory.open() as dataset:
+        ndvi = dataset.read(1, masked=True).compressed().astype(np.float64)
+    assert root["minValues"] == [ndvi.min()] and root["maxValues"] == [ndvi.max()]
+    assert root["meanValues"] == [pytest.approx(ndvi.mean())]
+    plain = get_json(url(server_url, MS))
+    assert get_json(url(server_url, MS), renderingRule=json.dumps({"rasterFunction": "None"})) == plain
+
+
+def test_histograms_with_a_rendering_rule_are_those_of_the_processed_raster(server_url, ms):
+    rule = json.dumps({"rasterFunction": "NDVI Colorized"})
+    histograms = get_json(url(server_url, MS, "histograms"), renderingRule=rule)["histograms"]
+    xmin, ymin, xmax, ymax = ms.extent
+    computed = get_json(url(server_url, MS, "computeHistograms"), renderingRule=rule,
+                        pixelSize=str((xmax - xmin) / 256),
+                        geometry=json.dumps({"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax}))
+    assert len(histograms) == 3 and histograms == computed["histograms"]
+
+
+def test_statistics_with_a_rendering_rule_are_those_of_the_processed_raster(server_url):
+    rule = json.dumps({"rasterFunction": "NDVI Raw"})
+    root = get_json(url(server_url, MS), renderingRule=rule)
+    (statistics,) = get_json(url(server_url, MS, "statistics"), renderingRule=rule)["statistics"]
+    assert [statistics["min"], statistics["max"]] == root["minValues"] + root["maxValues"]
+    assert statistics["mean"] == pytest.approx(root["meanValues"][0])

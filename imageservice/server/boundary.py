@@ -8,8 +8,11 @@ metres (geodesic for geographic CRSs).
 
 from __future__ import annotations
 
+import math
+
 import shapely
 from pyproj import Geod
+from rasterio.crs import CRS
 from shapely.geometry import MultiPolygon, Polygon, box
 from shapely.ops import unary_union
 
@@ -19,7 +22,7 @@ from .errors import BadParameter
 from .query import esri_rings
 from .spatial import esri_sr, parse_sr, transform_points
 
-DENSIFY_STEPS = 16                       # points added per ring edge before reprojecting
+DENSIFY_SEGMENTS = 256                   # the outline is cut into at least this many pieces before reprojecting
 WGS84_GEOD = Geod(ellps="WGS84")
 
 
@@ -47,12 +50,11 @@ def square_metres(service: Service, shape: Polygon | MultiPolygon) -> float:
     return shape.area * metres_per_unit ** 2
 
 
-def reproject(shape: Polygon | MultiPolygon, service: Service, out_sr) -> Polygon | MultiPolygon:
+def reproject(shape: Polygon | MultiPolygon, service: Service, out_sr: CRS) -> Polygon | MultiPolygon:
     """The shape in `out_sr`; a BadParameter when part of it lies outside that CRS's domain."""
-    dense = shapely.segmentize(shape, max_segment_length=shape.length / (DENSIFY_STEPS * 4) or 1.0)
+    dense = shapely.segmentize(shape, max_segment_length=shape.length / DENSIFY_SEGMENTS)
     coordinates = shapely.get_coordinates(dense)
     xs, ys = transform_points(service.crs, out_sr, list(coordinates[:, 0]), list(coordinates[:, 1]))
-    moved = shapely.set_coordinates(dense, list(zip(xs, ys)))
-    if not shapely.is_valid(moved) or not all(abs(v) != float("inf") for v in xs + ys):
+    if not all(math.isfinite(v) for v in xs + ys):
         raise BadParameter("'outSR' parameter is invalid: the boundary cannot be projected to it.")
-    return moved
+    return shapely.set_coordinates(dense, list(zip(xs, ys)))

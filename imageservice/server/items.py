@@ -16,6 +16,8 @@ from .catalog import Item, Service, open_dataset
 from .encode import display_rgb, save
 from .errors import UnableToComplete
 from .operations import envelope, histogram, key_properties
+from .rasterfunctions import apply_rendering_rule
+from .thematic import colormap_rule
 from .statistics import overview
 
 THUMBNAIL_SIZE = 200                     # pixels on the long side, as ArcGIS thumbnails are
@@ -73,13 +75,17 @@ def item_key_properties(service: Service, item: Item) -> dict:
 
 
 def item_thumbnail(service: Service, item: Item) -> tuple[bytes, str]:
-    """A PNG of the whole item at most THUMBNAIL_SIZE pixels wide or high, drawn with the
-    default stretch of exportImage (service statistics); NoData is transparent."""
+    """A PNG of the whole item at most THUMBNAIL_SIZE pixels wide or high, drawn as exportImage
+    draws it without a rendering rule (the default stretch, or the colormap of a thematic
+    service); NoData is transparent."""
     dataset = open_dataset(item.path)
     scale = max(1.0, max(dataset.width, dataset.height) / THUMBNAIL_SIZE)
     shape = (dataset.count, math.ceil(dataset.height / scale), math.ceil(dataset.width / scale))
     data = dataset.read(out_shape=shape, masked=True, resampling=Resampling.nearest)
-    rgb, masked = display_rgb(data, service.statistics)
+    if service.colormap:
+        cell = (abs(dataset.transform.a) * scale, abs(dataset.transform.e) * scale)
+        data = apply_rendering_rule(colormap_rule(service), data, service, cell)
+    rgb, masked = display_rgb(data, service.statistics if not service.colormap else None)
     alpha = np.where(masked, 0, 255).astype(np.uint8)
     body, content_type, _ = save(Image.fromarray(np.dstack([rgb, alpha]), "RGBA"), "png")
     return body, content_type

@@ -1,7 +1,8 @@
 """The `legend` resource: what the colours of an exportImage picture mean, as ArcGIS lists them.
 
 One layer, named after the service, of one of three legend types, decided by how the picture is
-drawn (the request's renderingRule and bandIds, else the service default):
+drawn (the request's renderingRule and bandIds, else the service default, as exportImage draws
+a picture):
 - "Unique Values": a colormap with at most MAX_CLASSES entries (a thematic service's classes, or a
   Colormap function's): a swatch per value, labelled with its class name or its value;
 - "Stretched": one band drawn grey, or a longer colormap drawn as a ramp: three swatches cut from
@@ -21,7 +22,7 @@ from PIL import Image
 from .args import Args
 from .catalog import Service
 from .multidimensional import requested_variable
-from .operations import band_list, checked_bands, json_object
+from .operations import band_list, checked_bands, json_object, with_default_rendering
 from .rasterfunctions import Node, colormap_table, innermost, resolve
 from .thematic import class_names
 
@@ -32,9 +33,8 @@ ONE_BAND_FUNCTIONS = {"NDVI", "Hillshade", "Slope", "Aspect", "BandArithmetic"}
 
 
 def legend(service: Service, args: Args) -> dict:
-    rule = json_object(args, "renderingRule")
-    node = resolve(rule, service)
-    colours = rule_colormap(node) if node is not None else service.colormap if rule is None else ()
+    node = resolve(json_object(with_default_rendering(service, args), "renderingRule"), service)
+    colours = rule_colormap(node) if node is not None else ()
     if colours:
         legend_type, entries = colormap_legend(service, colours)
     else:

@@ -40,6 +40,7 @@ from .limits import band_list_limit
 SOURCE = "$$"
 INPUT_NAMES = ("raster", "dem")
 MAX_CHAIN = 32                           # functions a rule may nest
+UNPROCESSED_DATA_TYPES = {"esriImageServiceDataType" + kind for kind in ("Thematic", "Vector-UV", "Vector-MagDir")}
 U8_MAX = 255
 
 
@@ -235,7 +236,8 @@ def run(node: Node, source: Layer, context: Context) -> Layer:
 def function_infos(service: Service) -> list[dict]:
     """`rasterFunctionInfos`: the service's default first (the one exportImage applies unasked, "None"
     unless the publisher chose a template), then the other templates, then the built-in functions
-    that work on this service without arguments."""
+    that work on this service without arguments (none for class values and vector components,
+    which no stretch, index or terrain fits)."""
     infos = [{"name": "None", "description": "The service's pixels without processing.", "help": ""}]
     templates = dict(service.raster_function_templates)
     if service.default_raster_function is not None:
@@ -244,7 +246,7 @@ def function_infos(service: Service) -> list[dict]:
     for name, template in templates.items():
         infos.append({"name": name, "description": template_description(name, template, service), "help": ""})
     taken = {info["name"].lower() for info in infos}
-    for function in FUNCTIONS:
+    for function in FUNCTIONS if service.data_type not in UNPROCESSED_DATA_TYPES else ():
         if function.listed and function.applies(service) and function.name.lower() not in taken:
             infos.append({"name": function.name, "description": function.description, "help": function.help})
     return infos

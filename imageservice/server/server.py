@@ -27,7 +27,7 @@ from flask import Blueprint, Flask, Response, redirect, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.serving import WSGIRequestHandler
 
-from . import boundary, items, legend, operations, statistics, thematic
+from . import boundary, items, legend, operations, rendered, statistics, thematic
 from .args import Args
 from .catalog import Item, Service, load_services
 from .errors import UNABLE_TO_COMPLETE, ArcGISError, BadParameter, NotFound
@@ -235,7 +235,7 @@ class ImageServerViews:
         self.budget = budget
         # The ImageServer resource ("") and its operations, by lower-case name.
         self.handlers: dict[str, ServiceOperation] = {
-            "": json_operation(lambda service, args: operations.service_root(service)),
+            "": json_operation(rendered.rendered_root),
             "exportimage": self.export_image,
             "query": query_features,
             "identify": json_operation(lambda service, args: operations.identify(service, args)),
@@ -249,10 +249,8 @@ class ImageServerViews:
             "rasterfunctioninfos": json_operation(lambda service, args: raster_function_infos(service)),
             "computestatisticshistograms": json_operation(
                 lambda service, args: statistics.compute_statistics_histograms(service, args, self.budget)),
-            "histograms": json_operation(
-                lambda service, args: statistics.service_histograms(service, args.get("variable"))),
-            "statistics": json_operation(
-                lambda service, args: statistics.service_statistics(service, args.get("variable"))),
+            "histograms": json_operation(rendered.rendered_histograms),
+            "statistics": json_operation(rendered.rendered_statistics),
             "queryboundary": json_operation(lambda service, args: boundary.query_boundary(service, args)),
             "legend": json_operation(lambda service, args: legend.legend(service, args)),
             "colormap": json_operation(lambda service, args: thematic.colormap_resource(service)),
