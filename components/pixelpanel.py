@@ -109,6 +109,7 @@ def pixel_panel() -> html.Div:
             dcc.Download(id=ids.PIXEL_DOWNLOAD),
             dcc.Store(id=ids.PIXEL_SERVICE),
             dcc.Store(id=ids.PIXEL_POINT),
+            dcc.Store(id=ids.PIXEL_CLICK),
             dcc.Store(id=ids.TEMPORAL_SERIES),
         ],
     )
