@@ -18,7 +18,8 @@ import flask
 
 from dash import Dash
 
-from callbacks import auth, basemap, catalog, controls, events, histogram, info, multidim, pixel, service, swipe, urlstate
+from callbacks import (auth, basemap, catalog, controls, events, histogram, info, legend, multidim, pixel, service,
+                       swipe, urlstate)
 from callbacks.background import background_manager
 from components.basemaps import BASEMAPS, DEFAULT_BASEMAP
 from components.layout import build_layout
@@ -69,6 +70,7 @@ def create_app(
     controls.register(app)
     urlstate.register(app)
     events.register(app)
+    legend.register(app)
     for tool in (pixel, catalog, info, histogram, swipe, multidim):
         tool.register(app)
     return app

@@ -12,6 +12,7 @@
     if (window.swipeCompare) { return; }
 
     const PANE = "swipe";
+    const MAIN_PANE = "mainimage"; // the main layer's, clipped right of the divider
     const KEY_STEP = 0.02; // an arrow key moves the divider by this share of the map's width
     const swipe = {
         map: null,
@@ -93,7 +94,7 @@
     function update() {
         const map = swipe.map;
         if (!map || !swipe.parts) { return; }
-        const pane = map.getPane(PANE);
+        const pane = map.getPane(PANE), main = map.getPane(MAIN_PANE);
         const parts = swipe.parts;
         parts.divider.hidden = !swipe.state.enabled;
         parts.left.textContent = swipe.state.left || "";
@@ -101,13 +102,17 @@
         if (!pane) { return; }
         if (!swipe.state.enabled) {
             pane.style.clip = "";
+            if (main) { main.style.clip = ""; }
             return;
         }
         const size = map.getSize();
         const x = Math.round(size.x * swipe.position);
         const topLeft = map.containerPointToLayerPoint([0, 0]);
         const bottomRight = map.containerPointToLayerPoint(size);
-        pane.style.clip = "rect(" + [topLeft.y, topLeft.x + x, bottomRight.y, topLeft.x].join("px, ") + "px)";
+        const rect = (top, right, bottom, left) => "rect(" + [top, right, bottom, left].join("px, ") + "px)";
+        pane.style.clip = rect(topLeft.y, topLeft.x + x, bottomRight.y, topLeft.x);
+        // The left side is the compare layer's alone: where it has no data, the basemap shows.
+        if (main) { main.style.clip = rect(topLeft.y, bottomRight.x, bottomRight.y, topLeft.x + x); }
         parts.divider.style.left = x + "px";
         parts.handle.setAttribute("aria-valuenow", String(Math.round(swipe.position * 100)));
     }
@@ -130,9 +135,25 @@
             update();
         },
 
+        // Which side of the divider a map point is on: "left", "right", or null without swipe.
+        sideOf: function (lat, lng) {
+            if (!swipe.map || !swipe.state.enabled) { return null; }
+            const x = swipe.map.latLngToContainerPoint([lat, lng]).x;
+            return x < swipe.map.getSize().x * swipe.position ? "left" : "right";
+        },
+
         // The divider's place in map container pixels (for tests and other clientside code).
         position: function () {
             return swipe.map ? Math.round(swipe.map.getSize().x * swipe.position) : null;
+        },
+    };
+
+    window.dash_clientside = window.dash_clientside || {};
+    window.dash_clientside.swipe = {
+        // A main-layer click with the side it fell on, for the pixel inspector.
+        withSide: function (click) {
+            if (!click) { return window.dash_clientside.no_update; }
+            return Object.assign({}, click, {side: window.swipeCompare.sideOf(click.lat, click.lng)});
         },
     };
 })();

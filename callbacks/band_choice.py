@@ -58,11 +58,12 @@ def template_bands(template: str | None, presets: dict[str, list[int]]) -> list[
 
 
 def band_placeholders(template: str | None, custom: str | None, options: dict) -> list[str]:
-    """What the empty band boxes say: the template's bands ("… · by the rule"), "set by the rule"
+    """What the empty band boxes say: the template's bands on screen ("shown: 3: Red (id 2)", the
+    word first so a narrow box keeps it), "set by the rule"
     when a rule's bands are unknown, "–" without a rule."""
     bands = template_bands(template, options["presets"])
     if bands:
-        return [f"{band_label(b, options['band_names'][b])} · by the rule" for b in bands]
+        return [f"shown: {band_label(b, options['band_names'][b])}" for b in bands]
     if template or (custom or "").strip():
         return ["set by the rule"] * 3
     return [NO_BAND] * 3

@@ -36,8 +36,10 @@ NUMBER_TYPES = {"esriFieldTypeDouble", "esriFieldTypeSingle", "esriFieldTypeInte
 BOOKKEEPING = ("MinPS", "MaxPS", "CenterX", "CenterY", "ZOrder", "Shape_Length", "Shape_Area")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 EMPTY_FOOTPRINTS = {"type": "FeatureCollection", "features": []}
-# Column widths (px) in a 380 px panel: the first columns fit without scrolling.
-ID_WIDTH, DATE_WIDTH, NUMBER_WIDTH, TEXT_WIDTH = 60, 128, 100, 170
+# Column widths (px) in a 440 px panel: id, date, cloud cover and name fit without scrolling.
+ID_WIDTH, DATE_WIDTH, CLOUD_WIDTH, NUMBER_WIDTH, TEXT_WIDTH = 48, 112, 70, 90, 130
+# Cloud cover as the same one decimal everywhere, with its unit.
+CLOUD_FORMAT = {"function": "params.value == null ? '' : d3.format('.1f')(params.value) + ' %'"}
 
 
 # --- what the catalog needs to know about a service ---------------------------------------------
@@ -61,6 +63,16 @@ def catalog_service(info: ServiceInfo, url: str) -> dict:
         "date_field": date_field(info),
         "page_size": info.max_record_count or DEFAULT_PAGE_SIZE,
     }
+
+
+def with_answer_fields(service: dict, featureset: Mapping[str, Any]) -> dict:
+    """The date and cloud fields from the query's answer when the service root lists no fields."""
+    if service["date_field"] or service["cloud_field"]:
+        return service
+    fields = featureset.get("fields") or []
+    dates = [f["name"] for f in fields if f.get("type") == "esriFieldTypeDate"]
+    date = "AcquisitionDate" if "AcquisitionDate" in dates else (dates[0] if dates else None)
+    return {**service, "date_field": date, "cloud_field": cloud_field(fields)}
 
 
 # --- the where clause --------------------------------------------------------------------------
@@ -211,6 +223,8 @@ def catalog_table(featureset: Mapping[str, Any], service: Mapping[str, Any]) -> 
             column.update(headerName="ID", width=ID_WIDTH)
         elif name == service["date_field"]:
             column.update(sort="asc", cellDataType="text", width=DATE_WIDTH)
+        elif name == service["cloud_field"]:
+            column.update(type="numericColumn", width=CLOUD_WIDTH, valueFormatter=CLOUD_FORMAT)
         elif pandas.api.types.is_numeric_dtype(frame[name]):
             column.update(type="numericColumn", width=NUMBER_WIDTH)
         columns.append(column)
@@ -228,7 +242,7 @@ def footprints(featureset: Mapping[str, Any], service: Mapping[str, Any]) -> dic
             parts.append(pandas.Timestamp(date, unit="ms", tz="UTC").strftime("%Y-%m-%d"))
         cloud = attributes.get(service["cloud_field"]) if service["cloud_field"] else None
         if cloud is not None:
-            parts.append(f"{cloud:.0f} % cloud")
+            parts.append(f"{cloud:.1f} % cloud")
         feature["properties"] = {**attributes, "tooltip": " · ".join(parts)}
     return collection
 
@@ -309,6 +323,7 @@ def refresh_catalog(view: dict | None, params: dict | None, where_text: str | No
     try:
         catalog = fetch_catalog(lambda: catalog_query(params, view["bounds"], where, service["object_id_field"]),
                                 page_size=service["page_size"])
+        service = with_answer_fields(service, catalog.featureset)
         shapes = footprints(catalog.featureset, service)  # an answer it cannot place is an InvalidResponse
     except ArcGISError as error:
         if (where_text or "").strip():

@@ -32,6 +32,7 @@ def service_options(info: ServiceInfo, dates: list[int]) -> dict:
         "raster_functions": list(info.raster_functions),
         # The server applies the first listed function when a request names none (reference §1).
         "default_function": info.raster_functions[0] if info.raster_functions else None,
+        "extent": list(info.extent_latlng) if info.extent_latlng else None,   # south, west, north, east
         "mosaic_methods": [[label, name] for label, name in zip(info.mosaic_methods, info.mosaic_method_request_names)],
         "sort_fields": [f["name"] for f in info.fields if f.get("type") not in ("esriFieldTypeGeometry", "esriFieldTypeOID")],
         "time": time,

@@ -167,7 +167,7 @@ def register(app: Dash) -> None:
             "custom": Output(ids.CUSTOM_RULE, "value", allow_duplicate=True),
             "note": Output(ids.BANDS_NOTE, "children"),
             "band_placeholders": [Output(cid, "placeholder") for cid in bands],
-            "rule_placeholder": Output(ids.RENDERING_RULE, "placeholder"),
+            "rule_placeholder": Output(ids.RENDERING_RULE, "placeholder", allow_duplicate=True),
         },
         inputs=[Input(ids.BAND_PRESET, "value"), *(Input(cid, "value") for cid in bands),
                 Input(ids.RENDERING_RULE, "value"), Input(ids.CUSTOM_RULE, "n_blur"), State(ids.CUSTOM_RULE, "value"),

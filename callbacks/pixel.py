@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 import pandas
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, State, callback_context, dcc, no_update
+from dash import ClientsideFunction, Dash, Input, Output, State, callback_context, dcc, no_update
 
+from callbacks.band_choice import template_bands
 from callbacks.control_options import date_field
 from callbacks.profiles import (
     CHART_LAYOUT,
@@ -28,10 +29,12 @@ from callbacks.profiles import (
 )
 from components import ids
 from imageservice.dash import ImageMapLayerAIO, edit, with_policy
-from components.pixelpanel import NUMBER_FORMAT, PERCENT_FORMAT, VALUE_COLUMNS, coordinates_view, pixel_marker
+from components.pixelpanel import (NUMBER_FORMAT, PERCENT_FORMAT, VALUE_COLUMNS, VISIBLE_NOTE, coordinates_view,
+                                   pixel_marker)
 from imageservice.client import METADATA_MAX_AGE
 from imageservice.errors import ImageServiceError
 from imageservice.metadata import normalize_wkid, parse_service_info
+from imageservice.presets import band_presets
 from imageservice.tables import catalog_items_to_frame, identify_to_frame
 
 EMPTY = "Click the map to inspect a pixel: its band values, the scenes under it and its profiles."
@@ -54,6 +57,7 @@ class Pixel:
     location: dict | None = None  # {x, y, wkid} as the service answered
     values: pandas.DataFrame = field(default_factory=pandas.DataFrame)  # band, value
     items: pandas.DataFrame = field(default_factory=pandas.DataFrame)  # the catalog items there
+    by_rule: bool = False  # the values are the rendering rule's output, not the service's bands
 
     @property
     def has_values(self) -> bool:
@@ -101,20 +105,36 @@ def refresh_service(params: dict | None, stored: dict | None) -> dict | None:
 # --- identify ------------------------------------------------------------------------------------------
 
 
+def rule_output_labels(rule: dict, count: int, band_names: list[str]) -> list[str]:
+    """Names for a rendering rule's output values: the displayed red, green and blue (with the
+    bands they come from when the template's name says), the rule's single value, or its outputs."""
+    name = rule.get("rasterFunction") or "Custom rule"
+    if count == 3:
+        sources = template_bands(name, band_presets(band_names))
+        return [f"Shown {channel}" + (f" ({band_names[band]})" if sources else "")
+                for channel, band in zip(("red", "green", "blue"), sources or (None, None, None))]
+    if count == 1:
+        return [f"{name} value"]
+    return [f"{name} output {i}" for i in range(1, count + 1)]
+
+
 def identify_pixel(params: dict, lat: float, lng: float, service: dict, *, apply_rendering_rule: bool = False) -> Pixel:
     """identify at a lat/lng with the layer's mosaic rule and time (and its rendering rule when
     asked), parsed into band values and catalog items, with a message for outside/NoData/errors."""
     task = edit(params).identify().at(lat, lng).return_catalog_items(True)
-    if apply_rendering_rule and params.get("rendering_rule"):
+    by_rule = bool(apply_rendering_rule and params.get("rendering_rule"))
+    if by_rule:
         task.set_rendering_rule(params["rendering_rule"])
     try:
         response = task.run()
         values = identify_to_frame(response, service["band_names"])
+        if by_rule:
+            values["band"] = rule_output_labels(params["rendering_rule"], len(values), service["band_names"])
         items = catalog_items_to_frame(response, service["band_names"], service["fields"] or None)
     except ImageServiceError as error:
         return Pixel(lat, lng, message=f"Could not read the pixel: {error}", error=True)
     where = answered_location(response)
-    pixel = Pixel(lat, lng, location=where, values=values, items=items)
+    pixel = Pixel(lat, lng, location=where, values=values, items=items, by_rule=by_rule)
     if pixel.has_values:
         return pixel
     if is_outside(where, lat, lng, service):
@@ -158,7 +178,7 @@ def catalog_columns(frame: pandas.DataFrame, band_names: list[str], date: str | 
         if name == date:
             column["minWidth"] = 150
         if name == "visibility":
-            column.update(headerName="Visible", valueFormatter=PERCENT_FORMAT)
+            column.update(headerName="On map", valueFormatter=PERCENT_FORMAT, headerTooltip=VISIBLE_NOTE)
         elif name in bands:
             column.update(valueFormatter=NUMBER_FORMAT, type="rightAligned")
         if name == "Name":
@@ -196,9 +216,15 @@ def download(kind: str, point: dict | None, pixel_rows: list | None, catalog_row
 
 
 def spectral_figure(pixel: Pixel) -> go.Figure:
-    """The pixel's value per band (bold), over each scene under it (faint, name on hover)."""
+    """The pixel's value per band (bold), over each scene under it (faint, name on hover); a
+    rendering rule's output (display colours, an index) as bars: it is no spectral profile."""
     bands = list(pixel.values["band"])
     figure = go.Figure()
+    if pixel.by_rule:
+        figure.add_trace(go.Bar(x=bands, y=pixel.values["value"], marker={"color": "#1f5f9e"}, name="Rule output",
+                                hovertemplate="%{x} %{y:.6~g}<extra></extra>"))
+        figure.update_layout(**CHART_LAYOUT, yaxis_title="Rule output")
+        return figure
     for _, item in pixel.items.iterrows():
         if not all(band in item for band in bands):
             continue  # a rendering rule changed the bands: the items' raw values do not compare
@@ -227,10 +253,20 @@ def pixel_ndvi(pixel: Pixel, band_names: list[str]) -> str:
 # --- the callbacks' bodies -------------------------------------------------------------------------------
 
 
+def swipe_side(click: dict | None, swipe: dict | None) -> tuple[bool, str]:
+    """(whether the click fell on the swipe's left side, the sentence naming the side reported);
+    (False, "") without swipe."""
+    side = (click or {}).get("side")
+    if not side or not (swipe or {}).get("enabled"):
+        return False, ""
+    return side == "left", f"{side.capitalize()} side of the swipe: {swipe.get(side) or 'the main layer'}."
+
+
 def inspect(click: dict | None, apply_rule: list | None, params: dict | None, service: dict | None,
-            point: dict | None, clicked: bool) -> tuple:
+            point: dict | None, clicked: bool, note: str = "") -> tuple:
     """Everything the panel shows for the last click, in `register`'s output order. `clicked` is
-    whether the click itself (not a layer change) triggered this: only then the pixel tab opens."""
+    whether the click itself (not a layer change) triggered this: only then the pixel tab opens.
+    `note` (which swipe side is reported) leads the status line."""
     tab = "pixel" if clicked else no_update
     if not click:
         return panel(EMPTY)
@@ -243,7 +279,7 @@ def inspect(click: dict | None, apply_rule: list | None, params: dict | None, se
     pixel = identify_pixel(params, lat, lng, service, apply_rendering_rule=bool(apply_rule))
     new_point = None if pixel.error or pixel.message == OUTSIDE else {"lat": lat, "lng": lng, "url": params["url"]}
     # The temporal profile reruns only when its point or service changes, not for a layer setting.
-    return panel(pixel.message or "", error=pixel.error, pixel=pixel, service=service,
+    return panel(" ".join(filter(None, (note, pixel.message))), error=pixel.error, pixel=pixel, service=service,
                  point=no_update if new_point == point else new_point,
                  profile=new_point is not None and not service.get("multidimensional"), tab=tab)
 
@@ -312,7 +348,14 @@ def index_choice(service: dict | None, current: str | None) -> tuple[list, str |
 
 def register(app: Dash) -> None:
     params = ImageMapLayerAIO.ids.params(ids.MAIN_LAYER)
-    click = ImageMapLayerAIO.ids.click(ids.MAIN_LAYER)
+    click = ids.PIXEL_CLICK
+    # The main layer's clicks, with the swipe side each fell on (assets/swipe.js).
+    app.clientside_callback(
+        ClientsideFunction(namespace="swipe", function_name="withSide"),
+        Output(ids.PIXEL_CLICK, "data"),
+        Input(ImageMapLayerAIO.ids.click(ids.MAIN_LAYER), "data"),
+        prevent_initial_call=True,
+    )
     app.callback(
         Output(ids.PIXEL_SERVICE, "data"),
         Input(params, "data"),
@@ -344,11 +387,16 @@ def register(app: Dash) -> None:
         Input(params, "data"),
         Input(ids.PIXEL_SERVICE, "data"),
         State(ids.PIXEL_POINT, "data"),
+        State(ImageMapLayerAIO.ids.params(ids.COMPARE_LAYER), "data"),
+        State(ids.SWIPE_STATE, "data"),
         prevent_initial_call=True,
     )
-    def on_click(click_data, apply_rule, params_data, service, point):
+    def on_click(click_data, apply_rule, params_data, service, point, compare_params, swipe):
         clicked = callback_context.triggered_id == click
-        return inspect(click_data, apply_rule, params_data, service, point, clicked)
+        left, note = swipe_side(click_data, swipe)
+        # A click left of the swipe divider reports the layer drawn there.
+        chosen = compare_params if left and compare_params else params_data
+        return inspect(click_data, apply_rule, chosen, service, point, clicked, note)
 
     @app.callback(
         Output(ids.TEMPORAL_SERIES, "data"),

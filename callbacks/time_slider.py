@@ -7,7 +7,6 @@ acquisition dates; pure functions of the `time` entry of the service options
 
 from __future__ import annotations
 
-import bisect
 from datetime import datetime, timezone
 
 # Without acquisition dates the play button steps through this many equal windows.
@@ -28,8 +27,8 @@ def slider_config(time: dict | None) -> dict:
     marks = {str(d): "" for d in dates} or None
     if marks:
         # The ends carry the year: a range over several years is otherwise unreadable.
-        marks[str(dates[0])] = format_date(dates[0], "%d %b %Y")
-        marks[str(dates[-1])] = format_date(dates[-1], "%d %b %Y")
+        marks[str(dates[0])] = format_date(dates[0], "%b %Y")
+        marks[str(dates[-1])] = format_date(dates[-1], "%b %Y")
     return {"min": time["min"], "max": time["max"], "marks": marks, "step": None if dates else DAY_MS,
             "disabled": False}
 

@@ -52,15 +52,19 @@ def catalog_panel() -> html.Div:
                     rowData=[],
                     columnDefs=[],
                     getRowId=f"params.data.{ROW_ID}",
-                    defaultColDef={"sortable": True, "resizable": True, "minWidth": 70},
+                    defaultColDef={"sortable": True, "resizable": True, "minWidth": 48, "wrapHeaderText": True,
+                                   "autoHeaderHeight": True},
                     dashGridOptions={
                         "rowSelection": {"mode": "multiRow", "enableClickSelection": True,
                                          "enableSelectionWithoutKeys": True},
+                        "selectionColumnDef": {"width": 38, "minWidth": 38, "maxWidth": 38},
                         "localeText": {"noRowsToShow": "No scenes in this view"},
                         "animateRows": False,
                         "rowHeight": 30,
                         "headerHeight": 32,
-                        "theme": {"function": "themeQuartz.withParams({fontSize: 12, spacing: 5})"},
+                        # Narrow cell padding: id, date, cloud cover and name fit the panel.
+                        "theme": {"function": "themeQuartz.withParams({fontSize: 12, spacing: 5, "
+                                              "cellHorizontalPaddingScale: 0.6})"},
                     },
                     style={"height": "340px", "width": "100%"},
                 ),

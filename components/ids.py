@@ -63,6 +63,8 @@ INSPECTOR_TABS = "inspector-tabs"
 # Pixel inspector (identify on click, profiles).
 PIXEL_SERVICE = "pixel-service"
 PIXEL_POINT = "pixel-point"
+# The main layer's last click with the swipe side it fell on ({lat, lng, time, side}).
+PIXEL_CLICK = "pixel-click"
 PIXEL_APPLY_RULE = "pixel-apply-rule"
 PIXEL_STATUS = "pixel-status"
 PIXEL_RESULTS = "pixel-results"
@@ -123,6 +125,8 @@ SWIPE_ERROR = "swipe-error"
 SWIPE_HOOK = "swipe-hook"
 COMPARE_LAYER = "compare"
 SWIPE_PANE = "swipe"
+# The main layer's own pane, which the swipe clips right of the divider.
+MAIN_PANE = "mainimage"
 
 # Auth: the top bar's sign-in button and panel, and the stores behind them.
 AUTH_BUTTON = "auth-button"
@@ -145,6 +149,10 @@ AUTH_RETRY = "auth-retry"
 # The main layer's newest authenticationrequired event ({type, time, code}), filtered in the browser.
 AUTH_ASKED = "auth-asked"
 AUTH_RENEW = "auth-renew"
+
+# Map aids: the legend over the map and the zoom-to-service button.
+MAP_LEGEND = "map-legend"
+MAP_HOME = "map-home"
 
 # Multidimensional services: the variable and dimension controls, and the Pixel tab's profiles.
 MD_INFO = "md-info"

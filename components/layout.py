@@ -11,11 +11,15 @@ from .basemaps import basemap_layers, basemap_options
 from .catalogpanel import catalog_map_layers, catalog_panel
 from .controls import control_panel
 from .histogrampanel import histogram_panel
-from imageservice.dash import ImageMapLayerAIO
 from .infopanel import info_panel
+from .mapaids import map_aids
 from .multidimpanel import md_profiles_section
 from .pixelpanel import pixel_map_layers, pixel_panel
-from .swipe import swipe_map_layers, swipe_panel
+from .swipe import main_map_layer, swipe_map_layers, swipe_panel
+
+
+# On screen until the service answers: a cold start reads the data for the first time.
+OPENING = "Opening the service… the first image can take a few seconds while the server reads the data."
 
 
 def build_layout(*, service_url: str, basemap: str, opened: tuple[dict, list] | None = None) -> html.Div:
@@ -50,7 +54,7 @@ def build_layout(*, service_url: str, basemap: str, opened: tuple[dict, list] | 
                     auth_panel(),
                 ],
             ),
-            html.Div(id=ids.SERVICE_STATUS, className="service-status", role="status"),
+            html.Div(id=ids.SERVICE_STATUS, className="service-status", role="status", children=OPENING),
             html.Div(
                 className="workspace",
                 children=[
@@ -65,10 +69,10 @@ def build_layout(*, service_url: str, basemap: str, opened: tuple[dict, list] | 
                         children=[
                             dl.LayerGroup(id=ids.BASEMAP, children=basemap_layers(basemap)),
                             *swipe_map_layers(),
-                            ImageMapLayerAIO(params.get("url"), aio_id=ids.MAIN_LAYER,
-                                             **{k: v for k, v in params.items() if k != "url"}),
+                            main_map_layer(params),
                             *catalog_map_layers(),
                             *pixel_map_layers(),
+                            *map_aids(),
                         ],
                     ),
                     inspector(),

@@ -14,6 +14,9 @@ from . import ids
 # AG Grid value formatters (evaluated in the browser): numbers with up to 6 significant digits.
 NUMBER_FORMAT = {"function": "params.value == null ? 'NoData' : d3.format('.6~r')(params.value)"}
 PERCENT_FORMAT = {"function": "params.value == null ? '' : d3.format('.0%')(params.value)"}
+# What the scenes table's "On map" column (identify's catalogItemVisibilities) means.
+VISIBLE_NOTE = ("On map: how much of what the map shows at this point comes from the scene; 100 % is "
+                "the scene on top of the mosaic, 0 % a scene hidden under another.")
 VALUE_COLUMNS = [
     {"field": "band", "headerName": "Band", "flex": 1},
     {"field": "value", "headerName": "Value", "flex": 1, "type": "rightAligned", "valueFormatter": NUMBER_FORMAT},
@@ -79,6 +82,7 @@ def pixel_panel() -> html.Div:
                                        dashGridOptions={**GRID_OPTIONS,
                                                         "localeText": {"noRowsToShow": "No scene of the catalog here"}},
                                        style={"height": "220px", "width": "100%"}),
+                            html.P(VISIBLE_NOTE, className="pixel-note"),
                         ),
                     ]),
                 ],
@@ -105,6 +109,7 @@ def pixel_panel() -> html.Div:
             dcc.Download(id=ids.PIXEL_DOWNLOAD),
             dcc.Store(id=ids.PIXEL_SERVICE),
             dcc.Store(id=ids.PIXEL_POINT),
+            dcc.Store(id=ids.PIXEL_CLICK),
             dcc.Store(id=ids.TEMPORAL_SERIES),
         ],
     )

@@ -13,8 +13,10 @@ from dash import dcc, html
 from . import ids
 from imageservice.dash import ImageMapLayerAIO
 
-# Above the overlay pane (400, the main layer), below shadows, markers and popups (500+).
+# Above the overlay pane (400), below shadows, markers and popups (500+).
 SWIPE_Z_INDEX = 450
+# Just below the overlay pane, so footprints and the pixel marker stay above the image.
+MAIN_Z_INDEX = 399
 NO_SWIPE = {"enabled": False, "left": "", "right": ""}
 DATES_CHOICE = "Left side from other dates"
 
@@ -47,6 +49,16 @@ def swipe_panel() -> html.Div:
             dcc.Store(id=ids.SWIPE_ERROR),
         ],
     )
+
+
+def main_map_layer(params: dict) -> dl.Pane:
+    """The main layer (opening with `params` when the service was read already) in its own pane:
+    with swipe on, assets/swipe.js clips it right of the divider, so where the left side has no
+    data the main layer does not show through."""
+    options = {key: value for key, value in params.items() if key not in ("url", "pane")}
+    return dl.Pane(name=ids.MAIN_PANE, style={"zIndex": MAIN_Z_INDEX}, children=[
+        ImageMapLayerAIO(params.get("url"), aio_id=ids.MAIN_LAYER, pane=ids.MAIN_PANE, **options),
+    ])
 
 
 def swipe_map_layers() -> list:

@@ -29,7 +29,7 @@ def _latlng(east_m: float, south_m: float) -> tuple[float, float]:
 
 
 # A tomato field in the valley, inside every scene's swath: NDVI peaks in summer.
-CROP_POINT = _latlng(17_700, 4_500)
+CROP_POINT = _latlng(13_500, 6_000)
 # Inside the extent, west of every scene's swath: NoData.
 NO_DATA_POINT = _latlng(300, EXTENT_M / 2)
 # Far east of the extent.

@@ -23,7 +23,7 @@ def test_one_band_under_the_default_rule_clears_the_rule_and_says_so(dash_duo, s
     dash_duo.wait_for_text_to_equal(f"#{ids.RENDERING_RULE}", "Service default (Natural Color)", timeout=TIMEOUT)
     # the default template's bands show in the empty band boxes, numbered as bandIds numbers them
     for cid, band in ((ids.BAND_R, "3: Red (id 2)"), (ids.BAND_G, "2: Green (id 1)"), (ids.BAND_B, "1: Blue (id 0)")):
-        dash_duo.wait_for_contains_text(f"#{cid}", f"{band} · by the rule", timeout=TIMEOUT)
+        dash_duo.wait_for_contains_text(f"#{cid}", f"shown: {band}", timeout=TIMEOUT)
     choose(dash_duo, ids.BAND_R, "3")
     query = wait_for_overlay(dash_duo, lambda q: q.get("bandIds") == ["3"], "the NIR band was not drawn")
     assert "renderingRule" not in query
@@ -56,3 +56,14 @@ def test_the_preset_and_rule_boxes_name_what_is_drawn(dash_duo, sample_root):
                      and "bandIds" not in q, "the custom rule was not drawn alone")
     dash_duo.wait_for_text_to_equal(f"#{ids.RENDERING_RULE}", CUSTOM_RULE, timeout=TIMEOUT)
     assert dash_duo.get_logs() == []
+
+
+def test_the_sort_field_shows_its_whole_name(dash_duo, sample_root):
+    open_dashboard(dash_duo, sample_root)
+    choose(dash_duo, ids.MOSAIC_METHOD, "esriMosaicAttribute")
+    choose(dash_duo, ids.SORT_FIELD, "AcquisitionDate")
+    dash_duo.wait_for_contains_text(f"#{ids.SORT_FIELD}", "AcquisitionDate", timeout=TIMEOUT)
+    cut = dash_duo.driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0] + ' *')].filter(e => e.textContent === 'AcquisitionDate')"
+        ".some(e => e.scrollWidth > e.clientWidth + 1)", f"#{ids.SORT_FIELD}")
+    assert not cut

@@ -218,8 +218,8 @@ def test_catalog_table_puts_date_cloud_and_name_first_and_shows_dates_as_dates(s
     assert columns[0] == {"field": "OBJECTID", "headerName": "ID", "width": catalog.ID_WIDTH}
     assert columns[1] == {"field": "AcquisitionDate", "headerName": "Acquisition date", "width": catalog.DATE_WIDTH,
                           "sort": "asc", "cellDataType": "text"}
-    assert columns[2] == {"field": "CloudCover", "headerName": "Cloud cover", "width": catalog.NUMBER_WIDTH,
-                          "type": "numericColumn"}
+    assert columns[2] == {"field": "CloudCover", "headerName": "Cloud cover", "width": catalog.CLOUD_WIDTH,
+                          "type": "numericColumn", "valueFormatter": catalog.CLOUD_FORMAT}
     assert columns[3] == {"field": "Name", "headerName": "Name", "width": catalog.TEXT_WIDTH}
     first = items(services)[0].attributes
     assert rows[0] == {
@@ -249,7 +249,7 @@ def test_footprints_carry_ids_and_tooltips(server_url, services) -> None:
     assert [f["id"] for f in collection["features"]] == list(range(1, 15))
     cloud = items(services)[0].attributes["CloudCover"]
     tooltip = collection["features"][0]["properties"]["tooltip"]
-    assert tooltip == f"SynthSat1_20250108 · 2025-01-08 · {cloud:.0f} % cloud"
+    assert tooltip == f"SynthSat1_20250108 · 2025-01-08 · {cloud:.1f} % cloud"
     assert collection["features"][0]["geometry"]["type"] == "Polygon"
     lngs = [x for x, _ in collection["features"][0]["geometry"]["coordinates"][0]]
     assert -122.1 < min(lngs) < max(lngs) < -121.5  # lat/lng, not the service's UTM metres

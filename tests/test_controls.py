@@ -72,6 +72,7 @@ def test_service_options_from_service_info_and_dates():
         "presets": band_presets(["Blue", "Green", "Red", "NIR"]),
         "raster_functions": ["None", "Natural Color", "Stretch"],
         "default_function": "None",
+        "extent": list(INFO.extent_latlng),
         "mosaic_methods": [["NorthWest", "esriMosaicNorthwest"], ["ByAttribute", "esriMosaicAttribute"]],
         "sort_fields": ["CloudCover", "AcquisitionDate"],
         "time": {"min": 1736294400000, "max": 1740900000000, "dates": DATES},
@@ -90,7 +91,7 @@ def test_slider_snaps_to_acquisition_dates_and_labels_the_ends():
     assert time_slider.slider_config(TIME) == {
         "min": 1736294400000,
         "max": 1740900000000,
-        "marks": {"1736361600000": "08 Jan 2025", "1738608420000": "", "1740854400000": "01 Mar 2025"},
+        "marks": {"1736361600000": "Jan 2025", "1738608420000": "", "1740854400000": "Mar 2025"},
         "step": None,
         "disabled": False,
     }
@@ -247,10 +248,17 @@ def test_choosing_bands_under_a_rule_clears_it_and_says_so():
 def test_a_template_named_like_a_preset_shows_its_bands_in_the_empty_boxes():
     chosen = band_choice.sync({"rule"}, "Color Infrared", [3, 2, 1], "Natural Color", "", OPTIONS)
     assert chosen["bands"] == [None] * 3 and chosen["preset"] is None
-    assert chosen["band_placeholders"] == ["3: Red (id 2) · by the rule", "2: Green (id 1) · by the rule",
-                                           "1: Blue (id 0) · by the rule"]
+    assert chosen["band_placeholders"] == ["shown: 3: Red (id 2)", "shown: 2: Green (id 1)", "shown: 1: Blue (id 0)"]
     assert band_choice.sync({"rule"}, None, [None] * 3, "Stretch", "", OPTIONS)["band_placeholders"] == [
         "set by the rule"] * 3
+
+
+def test_with_no_rule_the_boxes_show_the_bands_of_the_services_default_function():
+    options = {**OPTIONS, "default_function": "Natural Color"}
+    chosen = band_choice.sync({"rule"}, None, [None] * 3, None, "", options)
+    assert chosen["band_placeholders"] == ["shown: 3: Red (id 2)", "shown: 2: Green (id 1)",
+                                           "shown: 1: Blue (id 0)"]
+    assert chosen["rule_placeholder"] == "Service default (Natural Color)"
 
 
 def test_a_custom_rule_shows_custom_in_the_rule_box():

@@ -50,7 +50,7 @@ def test_first_image_of_the_sample_service_loads(dash_duo, sample_root, tmp_path
     dash_duo.wait_for_contains_text(f"#{ids.EVENTS_LOG}", "load: exportImage", timeout=10)
     dash_duo.wait_for_contains_text(f"#{ids.LAYER_COUNTS}", "idle", timeout=10)
     assert dash_duo.get_logs() == []
-    # The README picture: SCREENSHOT_DIR=docs SAMPLE_SIZE=1280 scripts/test.sh -k first_image refreshes it.
+    # A picture of the first view: SCREENSHOT_DIR=some/folder SAMPLE_SIZE=1280 scripts/test.sh -k first_image.
     screenshot = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path) / "dashboard.png"
     assert dash_duo.driver.save_screenshot(str(screenshot))
 
@@ -112,8 +112,9 @@ def test_a_bad_service_url_says_so_and_the_app_keeps_working(dash_duo, sample_ro
     dash_duo.start_server(app)
     dash_duo.wait_for_contains_text(f"#{ids.SERVICE_STATUS}", "SampleMultispectral", timeout=15)
     enter_service_url(dash_duo, "/arcgis/rest/services/NoSuchService/ImageServer")
-    dash_duo.wait_for_contains_text(f"#{ids.SERVICE_STATUS}", "Could not open the service", timeout=15)
-    assert "NoSuchService" in dash_duo.find_element(f"#{ids.SERVICE_STATUS}").text
+    # (clearing the box may first report the empty URL: wait for the typed one's answer)
+    dash_duo.wait_for_contains_text(f"#{ids.SERVICE_STATUS}", "NoSuchService", timeout=15)
+    assert "Could not open the service" in dash_duo.find_element(f"#{ids.SERVICE_STATUS}").text
     # the map and controls are the previous service's, and the status line says so
     assert "still show the previous service, SampleMultispectral" in dash_duo.find_element(f"#{ids.SERVICE_STATUS}").text
     enter_service_url(dash_duo, "/arcgis/rest/services/SampleElevation/ImageServer")

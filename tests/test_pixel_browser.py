@@ -10,6 +10,7 @@ from components import ids
 from pixel_fixtures import BANDS, CROP_POINT, NO_DATA_POINT, SCENE_COUNT, read_pixel, scene_path
 from server_fixtures import sample_root  # noqa: F401  (pytest fixture)
 from test_dashboard import shown_image
+from test_dashboard_controls import choose
 
 pytestmark = pytest.mark.browser
 
@@ -83,3 +84,22 @@ def test_nodata_and_outside_clicks_say_so(dash_duo, sample_root):
     dash_duo.wait_for_text_to_equal(f"#{ids.PIXEL_STATUS}", "This point is outside the service's extent.", timeout=10)
     assert not dash_duo.find_element(f"#{ids.PIXEL_RESULTS}").is_displayed()
     assert not dash_duo.find_element(f"#{ids.TEMPORAL_SECTION}").is_displayed()
+
+
+def chart_types(dash_duo) -> list[str]:
+    return js(dash_duo, f"return document.querySelector('#{ids.PIXEL_SPECTRAL} .js-plotly-plot').data.map(t => t.type)")
+
+
+def test_values_after_the_rendering_rule_are_named_by_its_output_and_not_charted_as_a_spectrum(dash_duo, sample_root):
+    open_dashboard(dash_duo, sample_root)
+    choose(dash_duo, ids.RENDERING_RULE, "Natural Color")
+    dash_duo._wait_for(lambda _: "Natural" in (shown_image(dash_duo) or {}).get("src", ""), timeout=10,
+                       msg="the template was not drawn")
+    click_map(dash_duo, container_point(dash_duo, *CROP_POINT))
+    dash_duo._wait_for(lambda _: len(band_table(dash_duo)) == len(BANDS), timeout=10, msg="no band values shown")
+    assert [band for band, _ in band_table(dash_duo)] == BANDS
+    dash_duo.find_element(f"#{ids.PIXEL_APPLY_RULE} input").click()
+    dash_duo._wait_for(lambda _: len(band_table(dash_duo)) == 3, timeout=10, msg="no rule output shown")
+    assert [band for band, _ in band_table(dash_duo)] == ["Shown red (Red)", "Shown green (Green)", "Shown blue (Blue)"]
+    dash_duo._wait_for(lambda _: chart_types(dash_duo) == ["bar"], timeout=10, msg="the rule output is charted as lines")
+    assert dash_duo.get_logs() == []

@@ -124,7 +124,7 @@ def test_the_rendering_rule_applies_only_when_asked(params, service, sample_root
     assert raw.values["band"].tolist() == BANDS
     rendered = identify_pixel(ndvi_layer, lat, lng, service, apply_rendering_rule=True)
     blue, green, red, nir, *_ = read_pixel(scene_path(sample_root, top_scene(rendered)), lat, lng)
-    assert rendered.values["band"].tolist() == ["Band 1"]
+    assert rendered.values["band"].tolist() == ["NDVI Raw value"] and rendered.by_rule
     assert rendered.values["value"][0] == pytest.approx((nir - red) / (nir + red), abs=1e-6)
 
 
@@ -210,7 +210,7 @@ def test_catalog_columns_put_name_visibility_and_date_first_then_bands() -> None
     frame = pandas.DataFrame(columns=["OBJECTID", "Name", "CloudCover", "AcquisitionDate", "Red", "NIR", "visibility"])
     columns = catalog_columns(frame, ["Red", "NIR"], "AcquisitionDate")
     assert [c["field"] for c in columns] == ["Name", "visibility", "AcquisitionDate", "Red", "NIR", "OBJECTID", "CloudCover"]
-    assert columns[0]["pinned"] == "left" and columns[1]["headerName"] == "Visible"
+    assert columns[0]["pinned"] == "left" and columns[1]["headerName"] == "On map"
 
 
 def test_downloads_are_csv_named_after_the_point() -> None:
@@ -234,8 +234,9 @@ def test_the_spectral_profile_draws_the_pixel_over_each_scene() -> None:
     assert [trace.name for trace in figure.data] == ["a", "b", "Pixel"]
     assert list(figure.data[-1].x) == ["Red", "NIR"] and list(figure.data[-1].y) == [10.0, 20.0]
     assert list(figure.data[1].y) == [2.0, 4.0]
-    rendered = pandas.DataFrame({"band": ["Band 1"], "value": [0.5]})
-    assert len(spectral_figure(Pixel(0, 0, values=rendered, items=items)).data) == 1
+    rendered = pandas.DataFrame({"band": ["NDVI value"], "value": [0.5]})
+    assert [trace.type for trace in spectral_figure(Pixel(0, 0, values=rendered, items=items, by_rule=True)).data] == [
+        "bar"]
 
 
 def test_the_pixels_ndvi_when_the_service_has_nir_and_red() -> None:

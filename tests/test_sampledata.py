@@ -11,7 +11,7 @@ import pytest
 import rasterio
 
 from imageservice.server.oceancube import SERVICE as OCEAN_SERVICE
-from imageservice.server.sampledata import SAMPLE_SERVICES, Landscape, ensure_sample_data
+from imageservice.server.sampledata import GENERATOR_VERSION, SAMPLE_SERVICES, Landscape, ensure_sample_data
 
 SIZE = 64
 
@@ -191,3 +191,15 @@ def test_elevation_is_a_float_dem_with_a_nodata_corner(sample_root: Path) -> Non
     assert 0 < dem.mask.mean() < 0.02
     assert 0 < dem.min() < 30 and 500 < dem.max() < 1000          # valley floor and hills in metres
     assert dem[:, : SIZE // 5].mean() > 5 * dem[:, SIZE // 2:].mean()   # the hills are in the west
+
+
+def test_sample_data_an_older_generator_made_is_rebuilt_when_served(tmp_path: Path) -> None:
+    from imageservice.server.server import open_services
+
+    ensure_sample_data(tmp_path, size=32)
+    sidecar = tmp_path / "SampleMultispectral" / "catalog.json"
+    content = json.loads(sidecar.read_text())
+    content["generator"]["version"] -= 1
+    sidecar.write_text(json.dumps(content))
+    assert sorted(open_services(tmp_path)) == sorted(ALL_SERVICES)
+    assert json.loads(sidecar.read_text())["generator"] == {"version": GENERATOR_VERSION, "size": 32}

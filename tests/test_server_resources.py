@@ -200,6 +200,12 @@ def test_legend_of_three_bands_names_them(server_url, ms):
     assert single["legendType"] == "Stretched" and single["legend"][0]["label"] == f"High : {ms.statistics[3][1]:g}"
 
 
+def test_legend_without_rule_or_bands_is_the_default_templates(server_url, ms):
+    """The sample publishes Natural Color as its default: the legend describes that picture."""
+    (layer,) = get_json(url(server_url, MS, "legend"))["layers"]
+    assert [e["label"] for e in layer["legend"]] == ["Red: Red", "Green: Green", "Blue: Blue"]
+
+
 def test_legend_of_a_colormap_rule_lists_its_values(server_url):
     rule = {"rasterFunction": "Colormap", "rasterFunctionArguments": {
         "Colormap": [[2, 0, 0, 255], [1, 255, 128, 0]], "Raster": {"rasterFunction": "Slope"}}}
@@ -310,3 +316,10 @@ def test_statistics_with_a_rendering_rule_are_those_of_the_processed_raster(serv
     (statistics,) = get_json(url(server_url, MS, "statistics"), renderingRule=rule)["statistics"]
     assert [statistics["min"], statistics["max"]] == root["minValues"] + root["maxValues"]
     assert statistics["mean"] == pytest.approx(root["meanValues"][0])
+
+
+def test_key_properties_with_a_rendering_rule_count_the_processed_bands(server_url, ms):
+    ndvi = get_json(url(server_url, MS, "keyProperties"), renderingRule=json.dumps({"rasterFunction": "NDVI Raw"}))
+    assert ndvi["BandCount"] == 1 and ndvi["BandProperties"] == [{"BandName": "Band_1"}]
+    same = get_json(url(server_url, MS, "keyProperties"), renderingRule=json.dumps({"rasterFunction": "None"}))
+    assert same == get_json(url(server_url, MS, "keyProperties")) and same["BandCount"] == len(ms.band_names)

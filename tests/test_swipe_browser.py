@@ -112,3 +112,35 @@ def test_swipe_compares_dates(dash_duo, sample_root):
     assert label.startswith("Natural Color · 2025-") and dash_duo.find_element(
         ".swipe-side-label--right").text == "Natural Color · all dates"
     assert dash_duo.get_logs() == []
+
+
+def test_the_left_side_shows_only_the_other_dates_and_a_click_there_reports_them(dash_duo, sample_root):
+    open_dashboard(dash_duo, sample_root)
+    open_tab(dash_duo, "Compare")
+    dash_duo.find_element(f"#{ids.SWIPE_ENABLED} input").click()
+    choose(dash_duo, ids.SWIPE_RULE, "Natural Color")
+    dash_duo.find_element(f"#{ids.SWIPE_DATES_ON} input").click()
+    dash_duo._wait_for(lambda _: "time" in compare_image(dash_duo), timeout=TIMEOUT,
+                       msg="the compare layer did not load an image for other dates")
+    # the main layer is clipped to the right of the divider: it cannot show through on the left
+    place = geometry(dash_duo)
+    main_clip = clip_numbers(dash_duo.driver.execute_script(
+        "return getComputedStyle(window.imageMapLayer.mapOf('main').getPane('mainimage')).clip"))
+    assert main_clip[3] == pytest.approx(place["expected"][1], abs=1)  # its left edge is the divider
+    left = dash_duo.find_element(".swipe-side-label--left").text
+    date = left.split(" · ")[1]
+    box = dash_duo.find_element(".leaflet-container").rect
+    click = ActionBuilder(dash_duo.driver)
+    click.pointer_action.move_to_location(box["x"] + place["x"] - 120, box["y"] + box["height"] / 2).click()
+    click.perform()
+    dash_duo.wait_for_contains_text(f"#{ids.PIXEL_STATUS}", f"Left side of the swipe: {left}.", timeout=TIMEOUT)
+    # identify asked for the left side's dates: every scene it lists is from that date
+    dash_duo._wait_for(lambda _: scene_dates(dash_duo), timeout=TIMEOUT, msg="no scenes listed")
+    assert {day[:10] for day in scene_dates(dash_duo)} == {date}
+    assert dash_duo.get_logs() == []
+
+
+def scene_dates(dash_duo) -> list[str]:
+    return dash_duo.driver.execute_script(
+        "const rows = []; dash_ag_grid.getApi(arguments[0]).forEachNode(n => rows.push(n.data.AcquisitionDate));"
+        "return rows", ids.PIXEL_CATALOG_GRID)

@@ -1,5 +1,5 @@
-"""The service root, `histograms` and `statistics` as a `renderingRule` makes them, as ArcGIS
-answers them.
+"""The service root, `keyProperties`, `histograms` and `statistics` as a `renderingRule` makes
+them, as ArcGIS answers them.
 
 The ArcGIS Maps SDK for JavaScript asks for `…/ImageServer?renderingRule=…` (and the auxiliary
 resources with the same rule) to learn what a raster function produces before it draws it on the
@@ -15,7 +15,7 @@ from rasterio.transform import from_bounds
 from .args import Args
 from .catalog import PIXEL_TYPES, Service
 from .mosaic import Grid
-from .operations import histogram, json_object, processed_pixels, service_root
+from .operations import histogram, json_object, key_properties, processed_pixels, service_root
 from .rasterfunctions import resolve
 from .statistics import service_histograms, service_statistics, statistics_object
 
@@ -43,6 +43,16 @@ def rendered_root(service: Service, args: Args) -> dict:
     if data.shape[0] != len(service.band_names):
         root.update(bandNames=[f"Band_{i}" for i in range(1, data.shape[0] + 1)], serviceDataType=PROCESSED)
     return root
+
+
+def rendered_key_properties(service: Service, args: Args) -> dict:
+    """`keyProperties`; with a renderingRule that changes the band count, the processed bands'."""
+    properties = key_properties(service)
+    data = rendering(service, args)
+    if data is not None and data.shape[0] != len(service.band_names):
+        properties.update(BandCount=data.shape[0], DataType=PROCESSED.removeprefix("esriImageServiceDataType"),
+                          BandProperties=[{"BandName": f"Band_{i}"} for i in range(1, data.shape[0] + 1)])
+    return properties
 
 
 def rendered_histograms(service: Service, args: Args) -> dict:

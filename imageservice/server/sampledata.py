@@ -1,9 +1,11 @@
 """Synthetic sample data for the embedded ImageServer, generated offline from a seeded RNG.
 
 The scene is a made-up landscape placed over the Davis, California area (UTM 10N): hills with a
-reservoir and forest in the west, a valley of crop fields with their own seasonal cycles, a town,
-a river and a creek, bare soil patches. `SampleMultispectral` holds 14 six-band scenes from two
-made-up sensors across 2025, each with its own swath edges (NoData 0) and clouds;
+reservoir, forest and oak savanna in the west, lit by each scene's sun; a creek leaving the
+reservoir through the valley it carved; a valley of fields split along section roads, each with
+a crop suited to where it lies and its own seasonal cycle; a town with a street grid, a highway,
+a river with marshes beyond it, quarries. `SampleMultispectral` holds 14 six-band scenes from two
+made-up sensors across 2025, each with its own swath edges (NoData 0), clouds and their shadows;
 `SampleElevation` holds one F32 DEM of the same place. Nothing here is real imagery.
 
 Every pattern is defined in continuous map coordinates and drawn from a fixed seed, so a small
@@ -31,7 +33,7 @@ from .oceancube import ensure_ocean_cube
 
 SAMPLE_SERVICES = ("SampleMultispectral", "SampleElevation", "SampleLandCover", "SampleWind")
 DEFAULT_SIZE = 1280                      # 1280 cells of 30 m: a 38.4 km square
-GENERATOR_VERSION = 5                    # bump when the output changes, so stale copies are rebuilt
+GENERATOR_VERSION = 6                    # bump when the output changes, so stale copies are rebuilt
 SIDECAR = "catalog.json"
 
 CRS_UTM10N = CRS.from_epsg(32610)
@@ -46,14 +48,15 @@ SEED = 20250101
 
 # Reflectance x 10000 per band (Blue, Green, Red, NIR, SWIR1, SWIR2).
 GREEN_LEAF = np.array([300, 650, 350, 4200, 2100, 950], np.float32)
-FOREST = np.array([250, 450, 260, 2900, 1300, 560], np.float32)
+FOREST = np.array([290, 520, 330, 2900, 1300, 560], np.float32)
 DRY_GRASS = np.array([800, 1150, 1500, 2300, 3200, 2500], np.float32)
 SOIL = np.array([1000, 1400, 1800, 2300, 3000, 2600], np.float32)
 STUBBLE = np.array([1100, 1500, 1900, 2500, 3400, 2900], np.float32)
 WATER = np.array([650, 750, 520, 280, 140, 90], np.float32)
 TURBID_WATER = np.array([800, 1000, 850, 500, 220, 140], np.float32)
-URBAN = np.array([1150, 1250, 1350, 1750, 2200, 2000], np.float32)
+URBAN = np.array([1000, 1150, 1300, 1750, 2200, 2000], np.float32)
 CLOUD = np.array([7200, 7000, 6900, 7100, 4800, 3300], np.float32)
+ROAD = np.array([700, 800, 850, 1100, 1400, 1300], np.float32)
 
 # Crop types: (share of fields, NDVI peak day, season width in days); None = special cycle.
 CROPS = {
@@ -65,8 +68,13 @@ CROPS = {
     "alfalfa": (0.14, None, None),
     "orchard": (0.13, None, None),
     "fallow": (0.08, None, None),
+    "wetland": (0.02, None, None),       # managed marsh beyond the river
+    "pasture": (0.02, None, None),       # dry grazing at the foot of the hills
 }
-FIELD_M = 800.0                          # quarter-section fields
+ROAD_M = 1609.0                          # section roads every mile
+ROAD_OFFSET_M = (700.0, 1100.0)          # where the road grid starts
+STREET_M = 160.0                         # town blocks
+CLOUD_HEIGHT_M = 1200.0                  # casts shadows away from the sun
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,16 @@ def ensure_sample_data(root: Path, *, size: int = DEFAULT_SIZE) -> Path:
             shutil.rmtree(temp, ignore_errors=True)
     ensure_ocean_cube(root)
     return root
+
+
+def stale_sample_size(root: Path) -> int | None:
+    """The size of sample data under `root` that an older generator wrote, so it can be rebuilt
+    with this one's landscape; None when there is none (or only current or foreign data)."""
+    for service in SAMPLE_SERVICES:
+        stamp = _generator_of(Path(root) / service)
+        if stamp is not None and stamp.get("version") != GENERATOR_VERSION:
+            return int(stamp.get("size") or DEFAULT_SIZE)
+    return None
 
 
 def _writers() -> tuple[Callable[[Path, Landscape], None], ...]:
@@ -192,134 +210,300 @@ def smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
 # The landscape: elevation and land cover, shared by every scene
 
 
+def grass_greenness(day: int) -> float:
+    """Green cover of the foothill grass: green in the wet season (Dec-Apr), golden from June."""
+    wet = 0.5 + 0.5 * math.cos(2 * math.pi * (day - 40) / 365)
+    return 0.15 + 0.7 * wet ** 2
+
+
+def _hash01(keys: np.ndarray, salt: int) -> np.ndarray:
+    """A repeatable pseudo-random number in [0, 1) for each integer key (a block or a road line)."""
+    mixed = (keys.astype(np.uint64) * np.uint64(2654435761) + np.uint64(salt * 40503)) % np.uint64(2 ** 32)
+    mixed = (mixed ^ (mixed >> np.uint64(13))) * np.uint64(1274126177) % np.uint64(2 ** 32)
+    return (mixed % np.uint64(10007)).astype(np.float32) / np.float32(10007)
+
+
+def _line_cover(distance_m: np.ndarray, width_m: float, pixel_m: float) -> np.ndarray:
+    """The share of each pixel a straight line `width_m` wide covers, at `distance_m` from its axis."""
+    return np.clip((width_m / 2 + pixel_m / 2 - distance_m) / pixel_m, 0.0, 1.0) * min(1.0, width_m / pixel_m)
+
+
+def _grid_distance(coordinate_m: np.ndarray, spacing_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Distance to the nearest line of a regular grid, and that line's number."""
+    line = np.rint(coordinate_m / spacing_m)
+    return np.abs(coordinate_m - line * spacing_m), line.astype(np.int64)
+
+
+def _cover(share: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(flat indices, shares) of the pixels a feature partly covers."""
+    where = np.flatnonzero(share > 0.01)
+    return where, share.ravel()[where].astype(np.float32)
+
+
+def parcels(rng: np.random.Generator, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fields as surveyed farmland is split: each square-mile block between the section roads is
+    cut into one to four strips, north-south or east-west, and each strip into one to three
+    fields. Returns each pixel's field number (dense, 0..n-1) and its distance in metres to the
+    field's nearest edge."""
+    blocks = int(EXTENT_M // ROAD_M) + 2
+    across = (x[0] * EXTENT_M - ROAD_OFFSET_M[0]) / ROAD_M + 1     # block units, per column
+    down = (y[:, 0] * EXTENT_M - ROAD_OFFSET_M[1]) / ROAD_M + 1     # per row
+    block = np.floor(down).astype(np.int64)[:, None] * blocks + np.floor(across).astype(np.int64)[None, :]
+    local_x, local_y = (across % 1)[None, :], (down % 1)[:, None]
+    north_south = (rng.random(blocks * blocks) < 0.5)[block]
+    first = np.where(north_south, local_x, local_y)
+    second = np.where(north_south, local_y, local_x)
+
+    def cuts(shape: tuple[int, ...], most: int) -> np.ndarray:
+        """Sorted cut positions in (0, 1); unused cuts sit at 2, beyond every pixel."""
+        positions = np.sort(rng.uniform(0.12, 0.88, (*shape, 3)), axis=-1)
+        used = rng.integers(0, most + 1, shape)
+        return np.where(np.arange(3) < used[..., None], positions, 2.0).astype(np.float32)
+
+    strip_cuts = cuts((blocks * blocks,), 3)[block]
+    strip = (first[..., None] > strip_cuts).sum(axis=-1)
+    field_cuts = cuts((blocks * blocks, 4), 2)[block, strip]
+    field = (second[..., None] > field_cuts).sum(axis=-1)
+    edge = np.minimum(np.abs(first[..., None] - strip_cuts).min(axis=-1),
+                      np.abs(second[..., None] - field_cuts).min(axis=-1)) * ROAD_M
+    key = (block * 4 + strip) * 4 + field
+    present = np.zeros(int(key.max()) + 1, bool)      # numbered in key order, without a sort
+    present[key] = True
+    return (np.cumsum(present) - 1)[key], edge.astype(np.float32)
+
+
 class Landscape:
-    """Elevation, land-cover masks and per-field crop parameters on a `size` x `size` grid."""
+    """Elevation, land cover and per-field crop parameters on a `size` x `size` grid.
+
+    Terrain first: Coast-Range hills in the west with a reservoir, a creek that leaves it and
+    winds east past the town to a river, and a hill stream that feeds it, each in a valley it
+    carved. Land cover follows: forest on north slopes, ridges and along the water, oak savanna
+    and grass on the other slopes, quarries, a town with a street grid, and in the valley boxy
+    fields of different sizes along section roads and a highway, their crops chosen by where
+    they lie (rice in the low basin, orchards along the creek, grain near the hills).
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
+        self.pixel_m = EXTENT_M / size
         rng = np.random.default_rng(SEED)
         centres = (np.arange(size, dtype=np.float32) + 0.5) / size
         x, y = np.meshgrid(centres, centres)            # x east, y south, both 0..1
-        self.transform = from_origin(ORIGIN[0], ORIGIN[1], EXTENT_M / size, EXTENT_M / size)
+        self.x, self.y = x, y
+        self.transform = from_origin(ORIGIN[0], ORIGIN[1], self.pixel_m, self.pixel_m)
 
         terrain = fbm(rng, size, 4, 7)
         hills = smoothstep(0.40, 0.12, x + 0.06 * terrain)
         # Coast-Range-like ridges running roughly north-south, wiggled by the noise.
         ridges = (1 - np.abs(np.sin(np.pi * (8 * x + 1.5 * terrain)))) ** 2
         valley = 6 + 22 * (1 - x) + 3 * terrain         # the valley floor slopes gently east
-        broad = valley + hills * (150 + 480 * ridges + 260 * terrain)
+        wiggle = fbm(rng, size, 5, 3)
+        # The creek leaves the reservoir eastward and bends south of the town to the river; a
+        # stream comes down from the northern hills into the reservoir.
+        creek_y = 0.30 + 0.36 * smoothstep(0.15, 0.55, x) + 0.012 * np.sin(2 * np.pi * 3.1 * x) + 0.012 * wiggle
+        creek_d = np.abs(y - creek_y) / np.sqrt(1 + np.gradient(creek_y, axis=1) ** 2 * size ** 2)
+        stream_x = 0.10 + 0.02 * y + 0.012 * np.sin(2 * np.pi * 4 * y) + 0.008 * wiggle
+        stream_d = np.where(y < 0.27, np.abs(x - stream_x), 1.0)
+        carved = np.exp(-(np.minimum(creek_d, stream_d) / 0.025) ** 2)
+        broad = valley + hills * (150 + 480 * ridges + 260 * terrain) * (1 - 0.7 * carved)
         north_facing = np.gradient(broad, axis=0) > 0       # rises southward, so it faces north
-        elevation = broad + hills * 90 * fbm(rng, size, 32, 4)
+        elevation = broad + hills * 90 * fbm(rng, size, 32, 4) * (1 - 0.6 * carved)
         lake_distance = np.hypot((x - 0.13) / 1.4, y - 0.30) + 0.025 * fbm(rng, size, 6, 3)
         self.lake = lake_distance < 0.06
         lake_level = 135.0
         elevation = np.where(self.lake, lake_level,
                              lake_level + (elevation - lake_level) * smoothstep(0.06, 0.10, lake_distance))
-        wiggle = fbm(rng, size, 5, 3)
         river_x = 0.9 + 0.025 * np.sin(2 * np.pi * 2.3 * y) + 0.02 * wiggle
         self.river = np.abs(x - river_x) < 0.0075
-        creek_y = 0.64 + 0.02 * np.sin(2 * np.pi * 3.1 * x) + 0.015 * wiggle
-        self.creek = (np.abs(y - creek_y) < 0.0035) & (x > 0.2) & (x < river_x)
+        self.creek = (((creek_d < 0.0016) & (x > 0.17)) | (stream_d < 0.0011)) & (x < river_x) & ~self.lake
         elevation = np.where(self.river | self.creek, elevation - 4, elevation)
         self.elevation = elevation.astype(np.float32)
         self.water = self.lake | self.river | self.creek
+        self._normals()
 
         blob = fbm(rng, size, 8, 3)
-        town = np.hypot(x - 0.6, y - 0.5) + 0.03 * blob < 0.065
-        town |= np.hypot(x - 0.52, y - 0.13) + 0.03 * blob < 0.04
+        town = np.hypot((x - 0.6) * 1.2, y - 0.5) + 0.06 * blob < 0.07
+        town |= np.hypot(x - 0.52, y - 0.13) + 0.05 * blob < 0.04
         self.town = town & ~self.water
-        self.green_space = fbm(rng, size, 32, 2) > 0.35    # parks and yards inside the town
+        self.green_space = fbm(rng, size, 32, 2) > 0.2    # parks and yards inside the town
 
         uplands = hills > 0.4
-        self.forest = uplands & ((north_facing & (elevation > 180)) | (elevation > 600)) & ~self.water
-        near_river = (np.abs(x - river_x) < 0.02) | ((np.abs(y - creek_y) < 0.008) & (x > 0.2))
-        self.forest |= near_river & ~self.water & ~self.town
+        forest = uplands & ((north_facing & (elevation > 180)) | (elevation > 600)) & ~self.water
+        riparian = ((np.abs(x - river_x) < 0.013) | (creek_d < 0.0045) | (stream_d < 0.004)) & (x > 0.17)
+        forest |= riparian & ~self.water & ~self.town
+        self.forest = forest
         self.grassland = uplands & ~self.forest & ~self.water
-        quarries = (np.hypot(x - 0.7, y - 0.68) < 0.02) | (np.hypot(x - 0.35, y - 0.66) < 0.015)
+        # Scattered oaks on the grassy slopes, thicker lower down.
+        self.trees = np.where(self.grassland, smoothstep(0.45, 0.8, value_noise(rng, size, 420) + 0.3 * hills - 0.3), 0)
+        quarries = (np.hypot(x - 0.7, y - 0.68) < 0.02) | (np.hypot(x - 0.35, y - 0.50) < 0.015)
         self.bare = ((hills > 0.2) & (hills <= 0.5) & (blob > 0.4)) | quarries
         self.bare &= ~self.water & ~self.town & ~self.forest
         self.cropland = ~(self.water | self.town | self.forest | self.grassland | self.bare)
-        self.transition = (hills > 0.2) & self.cropland  # dry pasture at the foot of the hills
 
-        self._fields(rng, x, y)
         self.texture = 0.06 * fbm(rng, size, 64, 3)         # within-field variability
-        self.x, self.y = x, y
+        self._fields(rng, np.minimum(creek_d, np.abs(x - river_x)), x > river_x + 0.01, hills)
+        self._roads()
+        self.classes = self._classes()
+        # Field margins (tracks, grass strips) and roads, as (flat pixel indices, share of the pixel).
+        edge = np.where(self.cropland, _line_cover(self.field_edge, 12, self.pixel_m), 0)
+        self.margins = _cover(edge)
+        self.road_cover = _cover(self.roads)
+        self.noise = rng.standard_normal((len(BAND_NAMES), size, size), dtype=np.float32) * 35
 
-    def _fields(self, rng: np.random.Generator, x: np.ndarray, y: np.ndarray) -> None:
-        """Assign each 800 m field a crop, a date offset, a vigour and a soil brightness."""
-        count = int(math.ceil(EXTENT_M / FIELD_M))
+    def _normals(self) -> None:
+        """The terrain's unit normal (east, north, up), for sun-dependent shading of the slopes."""
+        dz_south, dz_east = np.gradient(self.elevation, self.pixel_m)
+        norm = np.sqrt(dz_east ** 2 + dz_south ** 2 + 1)
+        self.normal = (-dz_east / norm, dz_south / norm, 1 / norm)
+
+    def _fields(self, rng: np.random.Generator, water_distance: np.ndarray, beyond_river: np.ndarray,
+                hills: np.ndarray) -> None:
+        """Split the valley into parcels, cut again by the section roads, and give each field a
+        crop (likelier where it suits), a date offset, a vigour and a soil brightness."""
+        self.field, self.field_edge = parcels(rng, self.x, self.y)
+        count = int(self.field.max()) + 1
+        area = np.bincount(self.field.ravel(), minlength=count)
+
+        def mean(values: np.ndarray) -> np.ndarray:
+            return np.bincount(self.field.ravel(), weights=values.ravel(), minlength=count) / area
+
+        east, near_water, far_side, foothill = mean(self.x), mean(water_distance), mean(beyond_river) > 0.5, mean(hills)
         names = list(CROPS)
-        shares = np.array([CROPS[n][0] for n in names])
-        crop = rng.choice(len(names), size=(count, count), p=shares / shares.sum())
-        row = np.minimum((y * count).astype(np.int64), count - 1)
-        col = np.minimum((x * count).astype(np.int64), count - 1)
+        weight = np.tile([CROPS[n][0] for n in names], (count, 1))
+        suits = {"rice": 1 + 5 * (east > 0.7), "orchard": 1 + 4 * (near_water < 0.03),
+                 "wheat": 1 + 3 * (east < 0.4), "fallow": 1 + 2 * (east < 0.35),
+                 "wetland": np.where(far_side, 60.0, 0.0), "pasture": np.where(foothill > 0.2, 500.0, 0.0)}
+        for name, factor in suits.items():
+            weight[:, names.index(name)] *= factor
+        cumulative = np.cumsum(weight, axis=1) / weight.sum(axis=1, keepdims=True)
         self.crop_names = names
-        self.field_crop = crop[row, col]
-        self.field_shift = rng.uniform(-18, 18, (count, count)).astype(np.float32)[row, col]
-        self.field_vigour = rng.uniform(0.7, 1.0, (count, count)).astype(np.float32)[row, col]
-        self.field_soil = rng.uniform(0.8, 1.2, (count, count)).astype(np.float32)[row, col]
-        self.field_phase = rng.uniform(0, 1, (count, count)).astype(np.float32)[row, col]
+        self.crop_of_field = (rng.random(count)[:, None] > cumulative).sum(axis=1)
+        self.field_crop = self.crop_of_field[self.field]              # per pixel
+        self.transition = self.cropland & (self.field_crop == names.index("pasture"))   # foothill pasture
+        self.field_shift = rng.uniform(-18, 18, count).astype(np.float32)
+        self.field_vigour = rng.uniform(0.7, 1.0, count).astype(np.float32)
+        self.field_soil = rng.uniform(0.8, 1.2, count).astype(np.float32)
+        self.field_phase = rng.uniform(0, 1, count).astype(np.float32)
+
+    def _roads(self) -> None:
+        """Share of each pixel under a road: section roads every mile (not every line has one),
+        a highway across the valley, and the town's street grid."""
+        px = self.pixel_m
+        east_m, south_m = self.x[0] * EXTENT_M, self.y[:, 0] * EXTENT_M
+        along_x, col = _grid_distance(east_m - ROAD_OFFSET_M[0], ROAD_M)
+        along_y, row = _grid_distance(south_m - ROAD_OFFSET_M[1], ROAD_M)
+        roads = np.maximum((_line_cover(along_x, 14, px) * (_hash01(col, 1) < 0.75))[None, :],
+                           (_line_cover(along_y, 14, px) * (_hash01(row, 2) < 0.75))[:, None])
+        roads = np.where(self.cropland | self.town, roads, 0)
+        angle = math.radians(28)
+        highway = np.abs((east_m[None, :] - 0.6 * EXTENT_M) * math.sin(angle)
+                         + (south_m[:, None] - 0.5 * EXTENT_M) * math.cos(angle))
+        roads = np.maximum(roads, np.where(self.lake, 0, _line_cover(highway, 40, px)))
+        street_x, block_x = _grid_distance(east_m, STREET_M)
+        street_y, block_y = _grid_distance(south_m, STREET_M)
+        streets = np.maximum(_line_cover(street_x, 12, px)[None, :], _line_cover(street_y, 12, px)[:, None])
+        self.roads = np.maximum(roads, np.where(self.town, streets, 0)).astype(np.float32)
+        # Each block's roofs have their own brightness.
+        self.roof = 0.9 + 0.25 * _hash01(block_x[None, :] * 4096 + block_y[:, None], 3)
+
+    def _classes(self) -> dict[str, np.ndarray]:
+        """Flat pixel indices of each land-cover class, drawn in this order (later ones win)."""
+        order = [("crop", self.cropland),
+                 ("grass", self.grassland), ("forest", self.forest), ("bare", self.bare), ("town", self.town),
+                 ("lake", self.lake), ("stream", self.river | self.creek)]
+        label = np.zeros(self.size * self.size, np.int8)
+        for number, (_, mask) in enumerate(order):
+            label[mask.ravel()] = number
+        return {name: np.flatnonzero(label == number) for number, (name, _) in enumerate(order)}
 
     def crop_cover(self, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Green cover, harvested-residue cover and standing-water cover of the crop fields on `day`."""
-        green = np.zeros((self.size, self.size), np.float32)
-        residue = np.zeros_like(green)
-        flooded = np.zeros_like(green)
+        """Green cover, harvested-residue cover and standing-water cover of each field on `day`."""
+        count = len(self.crop_of_field)
+        green, residue, flooded = (np.zeros(count, np.float32) for _ in range(3))
         local_day = day - self.field_shift
         for index, name in enumerate(self.crop_names):
-            here = self.field_crop == index
+            here = self.crop_of_field == index
             _, peak, width = CROPS[name]
             if peak is not None:
                 season = np.exp(-0.5 * ((local_day - peak) / width) ** 2)
-                cover = 0.95 * self.field_vigour * season
                 harvested = local_day > peak + 1.6 * width
-                green = np.where(here, np.where(harvested, 0.05, cover), green)
-                residue = np.where(here & harvested, 0.6, residue)
+                green[here] = np.where(harvested, 0.05, 0.95 * self.field_vigour * season)[here]
+                residue[here & harvested] = 0.6
+                if name == "wheat":         # next year's wheat is sown in autumn and comes up by December
+                    sown = smoothstep(300, 350, local_day)
+                    green[here] = np.maximum(green, 0.5 * self.field_vigour * sown)[here]
+                    residue[here] *= 1 - sown[here]
                 if name == "rice":          # rice is flooded in spring before the crop closes
-                    flooding = np.exp(-0.5 * ((local_day - 130) / 15) ** 2)
-                    flooded = np.where(here & ~harvested, 0.8 * flooding * (1 - cover), flooded)
+                    flooding = 0.8 * np.exp(-0.5 * ((local_day - 130) / 15) ** 2) * (1 - season)
+                    flooded[here & ~harvested] = flooding[here & ~harvested]
             elif name == "alfalfa":         # cut about every five weeks, slow in winter
                 cycle = (day / 35.0 + self.field_phase) % 1.0
-                growth = 0.35 + 0.6 * np.exp(-0.5 * ((day - 180) / 90) ** 2)
-                green = np.where(here, self.field_vigour * growth * (0.35 + 0.65 * cycle), green)
+                growth = 0.35 + 0.6 * math.exp(-0.5 * ((day - 180) / 90) ** 2)
+                green[here] = (self.field_vigour * growth * (0.35 + 0.65 * cycle))[here]
             elif name == "orchard":         # leaf-off in winter, full canopy in summer
-                green = np.where(here, 0.3 + 0.45 * self.field_vigour * np.exp(-0.5 * ((day - 190) / 65) ** 2), green)
+                green[here] = (0.3 + 0.45 * self.field_vigour * math.exp(-0.5 * ((day - 190) / 65) ** 2))[here]
+            elif name == "pasture":         # grazed grass, green only in the wet season
+                green[here] = 0.8 * grass_greenness(day) * self.field_vigour[here]
+            elif name == "wetland":         # flooded for the birds in winter, marsh grass in summer
+                from_new_year = min(abs(day - 10), 365 - abs(day - 10))
+                wet = math.exp(-0.5 * (from_new_year / 50) ** 2)
+                green[here] = (0.75 * self.field_vigour * np.exp(-0.5 * ((local_day - 170) / 60) ** 2))[here]
+                flooded[here] = 0.85 * wet
             else:
-                green = np.where(here, 0.04, green)
+                green[here] = 0.04
         return green, residue, flooded
 
-    def reflectance(self, day: int) -> np.ndarray:
-        """Cloud-free surface reflectance (6, size, size) on a day of 2025."""
+    def reflectance(self, day: int, sun: tuple[float, float]) -> np.ndarray:
+        """Cloud-free surface reflectance (6, size, size) on a day of 2025, slopes lit by `sun`
+        (elevation, azimuth in degrees)."""
+        image = np.empty((len(BAND_NAMES), self.size * self.size), np.float32)
+        texture = 1 + self.texture.ravel()
         green, residue, flooded = self.crop_cover(day)
-        soil_brightness = self.field_soil * (1 + self.texture)
-        # Foothill grass is green in the wet season (Dec-Apr) and golden from June.
-        wet = np.float32(0.5 + 0.5 * math.cos(2 * math.pi * (day - 40) / 365))
-        grass_green = 0.15 + 0.7 * wet ** 2
+        grass_green = grass_greenness(day)
         forest_cover = 0.85 + 0.1 * math.cos(2 * math.pi * (day - 200) / 365)
 
-        def mix(cover: np.ndarray | float, leaf: np.ndarray, background: np.ndarray,
-                brightness: np.ndarray | float = 1.0) -> np.ndarray:
-            cover = np.asarray(cover, np.float32)
-            return cover * leaf[:, None, None] + (1 - cover) * background[:, None, None] * brightness
+        def mix(cover, leaf, background, brightness=1.0) -> np.ndarray:
+            return np.outer(leaf, cover) + np.outer(background, (1 - np.asarray(cover, np.float32)) * brightness)
 
-        crop = mix(green, GREEN_LEAF, SOIL, soil_brightness)
-        crop = np.where(residue > 0, mix(residue, STUBBLE, SOIL, soil_brightness) * 0.9 + crop * 0.1, crop)
-        crop = crop * (1 - flooded) + flooded * WATER[:, None, None]
-        pasture = mix(grass_green * 0.8, GREEN_LEAF, DRY_GRASS)
-        grass = mix(grass_green, GREEN_LEAF, DRY_GRASS, 1 + self.texture)
-        forest = mix(forest_cover, FOREST, DRY_GRASS, 1 + self.texture)
-        town = np.where(self.green_space, mix(0.7, GREEN_LEAF, URBAN), URBAN[:, None, None] * (1 + 2 * self.texture))
-        bare = SOIL[:, None, None] * 1.15 * (1 + self.texture)
+        where = self.classes["crop"]
+        field = self.field.ravel()[where]
+        soil = self.field_soil[field] * texture[where]
+        crop = mix(green[field], GREEN_LEAF, SOIL, soil)
+        stubble = residue[field]
+        crop = np.where(stubble > 0, mix(stubble, STUBBLE, SOIL, soil) * 0.9 + crop * 0.1, crop)
+        water = flooded[field]
+        image[:, where] = crop * (1 - water) + np.outer(WATER, water)
+        where = self.classes["grass"]
+        trees = self.trees.ravel()[where]
+        grass = mix(np.full(len(where), grass_green), GREEN_LEAF, DRY_GRASS, texture[where])
+        image[:, where] = grass * (1 - trees) + np.outer(FOREST, trees)
+        where = self.classes["forest"]
+        image[:, where] = mix(np.full(len(where), forest_cover), FOREST, DRY_GRASS, texture[where])
+        where = self.classes["bare"]
+        image[:, where] = np.outer(SOIL * 1.15, texture[where])
+        where = self.classes["town"]
+        parks = self.green_space.ravel()[where]
+        roofs = np.outer(URBAN, self.roof.ravel()[where] * texture[where])
+        image[:, where] = np.where(parks, mix(np.full(len(where), 0.7), GREEN_LEAF, URBAN), roofs)
+        image[:, self.classes["lake"]] = WATER[:, None]
+        image[:, self.classes["stream"]] = TURBID_WATER[:, None]
 
-        image = crop
-        image = np.where(self.transition, pasture, image)
-        image = np.where(self.grassland, grass, image)
-        image = np.where(self.forest, forest, image)
-        image = np.where(self.bare, bare, image)
-        image = np.where(self.town, town, image)
-        image = np.where(self.lake, WATER[:, None, None], image)
-        image = np.where(self.river | self.creek, TURBID_WATER[:, None, None], image)
-        return image.astype(np.float32)
+        where, edge = self.margins
+        margin = mix(np.full(len(where), grass_green * 0.6), GREEN_LEAF, DRY_GRASS)
+        image[:, where] += edge * (margin - image[:, where])
+        where, cover = self.road_cover
+        image[:, where] += cover * (ROAD[:, None] - image[:, where])
+        image *= self.illumination(sun).ravel()
+        return image.reshape(len(BAND_NAMES), self.size, self.size)
+
+    def illumination(self, sun: tuple[float, float]) -> np.ndarray:
+        """How much brighter than flat ground each pixel is lit: sunny slopes brighter, shaded
+        ones darker, more so in winter when the sun is low."""
+        elevation, azimuth = (math.radians(v) for v in sun)
+        east, north, up = self.normal
+        lit = (east * math.sin(azimuth) * math.cos(elevation) + north * math.cos(azimuth) * math.cos(elevation)
+               + up * math.sin(elevation)) / math.sin(elevation)
+        return np.clip(0.35 + 0.65 * lit, 0.25, 1.8).astype(np.float32)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -359,7 +543,8 @@ def render_scene(landscape: Landscape, scene: Scene) -> tuple[np.ndarray, float]
     shift = scene.tilt * (y - 0.5)
     valid = (x >= scene.left + shift) & (x <= scene.right + shift) & (y >= scene.top)
 
-    image = landscape.reflectance(scene.date.timetuple().tm_yday)
+    sun = sun_position(scene.date)
+    image = landscape.reflectance(scene.date.timetuple().tm_yday, sun)
     image *= SENSOR_GAIN[scene.sensor][:, None, None]
     haze = np.float32(60 + 40 * rng.random())               # a little path radiance, strongest in blue
     image += haze * np.array([1.0, 0.7, 0.45, 0.2, 0.05, 0.02], np.float32)[:, None, None]
@@ -368,13 +553,31 @@ def render_scene(landscape: Landscape, scene: Scene) -> tuple[np.ndarray, float]
     if scene.cloud_target > 0:
         field = fbm(rng, size, 6, 5)
         threshold = np.quantile(field[valid], 1 - scene.cloud_target)
-        cloud = smoothstep(threshold - 0.03, threshold + 0.05, field)
+        cloud = smoothstep(threshold - 0.05, threshold + 0.06, field)
+        image *= 1 - 0.45 * cloud_shadow(cloud, sun, landscape.pixel_m) * (1 - cloud)
         image = image * (1 - cloud) + CLOUD[:, None, None] * cloud
-    image += rng.standard_normal(image.shape, dtype=np.float32) * 35
+    image += np.roll(landscape.noise, (37 * scene.number, 53 * scene.number), axis=(1, 2))
     bands = np.clip(np.rint(image), 1, 10000).astype(np.uint16)
     bands[:, ~valid] = 0
     cover = float(np.count_nonzero((cloud > 0.5) & valid)) / float(np.count_nonzero(valid))
     return bands, round(100 * cover, 2)
+
+
+def cloud_shadow(cloud: np.ndarray, sun: tuple[float, float], pixel_m: float) -> np.ndarray:
+    """The clouds moved away from the sun by the length of their shadow (long in winter)."""
+    elevation, azimuth = (math.radians(v) for v in sun)
+    length = CLOUD_HEIGHT_M / math.tan(elevation) / pixel_m
+    rows, cols = round(math.cos(azimuth) * length), round(-math.sin(azimuth) * length)
+    shadow = np.roll(cloud, (rows, cols), axis=(0, 1))
+    if rows > 0:
+        shadow[:rows] = 0
+    elif rows < 0:
+        shadow[rows:] = 0
+    if cols > 0:
+        shadow[:, :cols] = 0
+    elif cols < 0:
+        shadow[:, cols:] = 0
+    return shadow
 
 
 def sun_position(date: dt.datetime, latitude: float = 38.55, longitude: float = -121.74) -> tuple[float, float]:

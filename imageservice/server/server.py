@@ -35,7 +35,7 @@ from .limits import MAX_BODY_BYTES, MemoryBudget, budget_from_environment
 from .multidimensional import multidimensional_info, slices
 from .query import featureset_to_geojson, run_query
 from .rasterfunctions import function_infos
-from .sampledata import ensure_sample_data
+from .sampledata import ensure_sample_data, stale_sample_size
 from .tokens import Caller, Security, request_token
 
 log = logging.getLogger(__name__)
@@ -242,7 +242,7 @@ class ImageServerViews:
             "computehistograms": json_operation(
                 lambda service, args: operations.compute_histograms(service, args, self.budget)),
             "getsamples": json_operation(lambda service, args: operations.get_samples(service, args)),
-            "keyproperties": json_operation(lambda service, args: operations.key_properties(service)),
+            "keyproperties": json_operation(rendered.rendered_key_properties),
             "multidimensionalinfo": json_operation(
                 lambda service, args: multidimensional_info(service, args.get("returnDimensionValues"))),
             "slices": json_operation(lambda service, args: slices(service, args.json("multidimensionalDefinition"))),
@@ -426,11 +426,17 @@ def service_title(service: Service) -> str:
 
 
 def open_services(data_dir: Path) -> dict[str, Service]:
-    """The services in a data folder; an empty or missing folder gets the generated sample data."""
+    """The services in a data folder; an empty or missing folder gets the generated sample data,
+    and sample data an older version generated is rebuilt."""
+    stale = stale_sample_size(data_dir) if data_dir.is_dir() else None
+    if stale is not None:
+        print(f"Rebuilding the synthetic sample data in {data_dir} (an older version made it) ...",
+              file=sys.stderr, flush=True)
+        ensure_sample_data(data_dir, size=stale)
     services = load_services(data_dir) if data_dir.is_dir() else {}
     if services:
         return services
-    print(f"Generating the synthetic sample data in {data_dir} (once; about 15 s) ...", file=sys.stderr, flush=True)
+    print(f"Generating the synthetic sample data in {data_dir} (once; about 10 s) ...", file=sys.stderr, flush=True)
     return load_services(ensure_sample_data(data_dir))
 
 
