@@ -1,6 +1,7 @@
 // Injected into both benchmark pages (the dashboard and the esri-leaflet page) before their own
 // scripts, so both are measured the same way: every exportImage URL given to an <img>, and on every
-// animation frame which exportImage pictures are on screen (in the overlay pane, loaded, opacity > 0).
+// animation frame which exportImage pictures are on screen (in any map pane: the dashboard draws its
+// layer in a pane of its own; loaded, opacity > 0).
 // `window.__bench.move(getMap, actions)` runs a scripted move; `result()` says what followed it.
 (function () {
     "use strict";
@@ -22,7 +23,7 @@
 
     function visible() {
         const urls = new Set();
-        document.querySelectorAll(".leaflet-overlay-pane img").forEach((img) => {
+        document.querySelectorAll(".leaflet-map-pane img").forEach((img) => {
             if (isExport(img.src) && img.complete && img.naturalWidth > 0 &&
                 parseFloat(getComputedStyle(img).opacity) > 0) { urls.add(img.src); }
         });

@@ -20,6 +20,7 @@ from callbacks.profiles import CHART_LAYOUT, empty_figure, records
 from callbacks.time_slider import format_date
 from components import ids
 from components.multidimpanel import dimension_control, legend_view
+from components.pixelpanel import chart
 from imageservice.dash import ImageMapLayerAIO, edit
 from imageservice.client import METADATA_MAX_AGE
 from imageservice.errors import ImageServiceError
@@ -227,6 +228,14 @@ def profile_figures(data: dict | None) -> tuple[go.Figure, go.Figure]:
     return _time_figure(data, axis), _level_figure(data, axis)
 
 
+def profile_charts(data: dict | None) -> list:
+    """Both charts, once a pixel was clicked (components.pixelpanel.chart says why not before)."""
+    if not data:
+        return []
+    time_figure, level_figure = profile_figures(data)
+    return [chart(ids.MD_TIME_CHART, time_figure), chart(ids.MD_LEVEL_CHART, level_figure, height="300px")]
+
+
 def _time_figure(data: dict, axis: str) -> go.Figure:
     frame = pandas.DataFrame(data["profiles"].get(data["time"]) or [])
     if frame.empty:
@@ -313,9 +322,9 @@ def register(app: Dash) -> None:
         prevent_initial_call=True,
     )(pixel_profiles)
     app.callback(
-        Output(ids.MD_TIME_CHART, "figure"), Output(ids.MD_LEVEL_CHART, "figure"),
+        Output(ids.MD_CHARTS, "children"),
         Input(ids.MD_PROFILE_DATA, "data"),
-    )(profile_figures)
+    )(profile_charts)
     app.callback(
         Output(ids.MD_PROFILE_DOWNLOAD, "data"),
         Input(ids.MD_PROFILE_CSV, "n_clicks"), State(ids.MD_PROFILE_DATA, "data"),

@@ -29,8 +29,8 @@ from callbacks.profiles import (
 )
 from components import ids
 from imageservice.dash import ImageMapLayerAIO, edit, with_policy
-from components.pixelpanel import (NUMBER_FORMAT, PERCENT_FORMAT, VALUE_COLUMNS, VISIBLE_NOTE, coordinates_view,
-                                   pixel_marker)
+from components.pixelpanel import (NUMBER_FORMAT, PERCENT_FORMAT, VALUE_COLUMNS, VISIBLE_NOTE, chart,
+                                   coordinates_view, pixel_marker)
 from imageservice.client import METADATA_MAX_AGE
 from imageservice.errors import ImageServiceError
 from imageservice.metadata import normalize_wkid, parse_service_info
@@ -297,7 +297,7 @@ def panel(message: str, *, error: bool = False, pixel: Pixel | None = None, serv
         records(pixel.values, DATE_FORMAT) if shown else [],
         records(pixel.items, DATE_FORMAT) if shown else [],
         catalog_columns(pixel.items, names, service["date_field"]) if shown else [],
-        spectral_figure(pixel) if shown else empty_figure(""),
+        [chart(ids.PIXEL_SPECTRAL, spectral_figure(pixel))] if shown else [],
         pixel_ndvi(pixel, names) if shown else "",
         [pixel_marker(pixel.lat, pixel.lng)] if pixel else [],
         not profile,
@@ -332,6 +332,11 @@ def temporal_chart(series: list | None, choice: str | None) -> go.Figure:
     if series is None:
         return empty_figure("")
     return temporal_figure(series, choice or NDVI)
+
+
+def temporal_view(series: list | None, choice: str | None) -> list:
+    """The temporal chart, once there is a series to draw (components.pixelpanel.chart says why not before)."""
+    return [] if series is None else [chart(ids.TEMPORAL_CHART, temporal_chart(series, choice))]
 
 
 def index_choice(service: dict | None, current: str | None) -> tuple[list, str | None]:
@@ -376,7 +381,7 @@ def register(app: Dash) -> None:
         Output(ids.PIXEL_GRID, "rowData"),
         Output(ids.PIXEL_CATALOG_GRID, "rowData"),
         Output(ids.PIXEL_CATALOG_GRID, "columnDefs"),
-        Output(ids.PIXEL_SPECTRAL, "figure"),
+        Output(ids.PIXEL_SPECTRAL_BOX, "children"),
         Output(ids.PIXEL_NDVI, "children"),
         Output(ids.PIXEL_MARKER, "children"),
         Output(ids.TEMPORAL_SECTION, "hidden"),
@@ -424,10 +429,10 @@ def register(app: Dash) -> None:
         prevent_initial_call=True,
     )(lambda _: STOPPED)
     app.callback(
-        Output(ids.TEMPORAL_CHART, "figure"),
+        Output(ids.TEMPORAL_CHART_BOX, "children"),
         Input(ids.TEMPORAL_SERIES, "data"),
         Input(ids.TEMPORAL_INDEX, "value"),
-    )(temporal_chart)
+    )(temporal_view)
 
     @app.callback(
         Output(ids.PIXEL_DOWNLOAD, "data"),

@@ -86,12 +86,15 @@ def proxy_for(config: ProxyConfig | None, service_url: str, proxy_url: str) -> s
 
 
 def open_service(url: str, restored: dict | None, options: dict | None = None, session: dict | None = None,
-                 prompt: dict | None = None, proxy: str | None = None, previous: dict | None = None) -> tuple:
+                 prompt: dict | None = None, proxy: str | None = None, previous: dict | None = None,
+                 *, with_options: bool = True) -> tuple:
     """(status text, status class, layer params, map viewport, control options, sign-in prompt)
     for a service URL, errors in plain words. A page link's params and view (`restored`, see
     urlstate) win over the defaults when they are for this service. The session's token is used
     when it is for this service's server; `proxy` routes every request through the resource
-    proxy. A 498/499 asks for a sign-in, after which this runs again (callbacks/auth)."""
+    proxy. A 498/499 asks for a sign-in, after which this runs again (callbacks/auth).
+    `with_options=False` leaves out the control options, and with them the catalog query for
+    acquisition dates (no_update in their place)."""
     prompt = prompt or CLOSED_PROMPT
     service_url = absolute_url(url)
     try:
@@ -118,7 +121,7 @@ def open_service(url: str, restored: dict | None, options: dict | None = None, s
             params, warning = with_link(params, linked), link_warning(problems)
         viewport = {**restored["view"], "transition": "setView"} if restored["view"] else viewport
     params = LayerParams.from_dict(params).replace(token=client.token, proxy=proxy).to_dict()
-    options = service_options(info, acquisition_dates(client, info))
+    options = service_options(info, acquisition_dates(client, info)) if with_options else no_update
     asking = prompt.get("open") or prompt.get("pending")
     answered = {**prompt, "open": False, "pending": None, "url": None} if asking else no_update
     if warning:
@@ -179,8 +182,11 @@ def first_view(app: Dash, url: str, layer_options: dict | None = None,
                proxy_config: ProxyConfig | None = None) -> tuple[dict, list] | None:
     """(layer params, map bounds) the page can open with, so that the browser asks for the first
     image straight from the layout instead of after the opening callbacks' round trips; None when
-    the service cannot be opened so (it fails, or asks for a sign-in): the callbacks then do it."""
-    _, _, params, viewport, _, _ = open_service(url, None, layer_options, proxy=proxy_here(app, proxy_config, url))
+    the service cannot be opened so (it fails, or asks for a sign-in): the callbacks then do it.
+    Only the root metadata is read (cached): the controls' options, with the catalog's dates, are
+    the opening callback's."""
+    _, _, params, viewport, _, _ = open_service(url, None, layer_options, proxy=proxy_here(app, proxy_config, url),
+                                                with_options=False)
     if params is no_update or not isinstance(viewport, dict):
         return None
     return params, viewport["bounds"]

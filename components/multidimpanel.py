@@ -7,7 +7,6 @@ from __future__ import annotations
 from dash import dcc, html
 
 from . import ids
-from .pixelpanel import GRAPH_CONFIG, GRAPH_STYLE
 
 PLAY_MS = 1500
 
@@ -75,9 +74,7 @@ def md_profiles_section() -> html.Section:
                 html.Button("CSV", id=ids.MD_PROFILE_CSV, className="pixel-csv", title="Download both profiles as CSV"),
             ]),
             html.Div(id=ids.MD_PROFILE_STATUS, className="temporal-status", role="status"),
-            dcc.Graph(id=ids.MD_TIME_CHART, className="pixel-chart", config=GRAPH_CONFIG, style=GRAPH_STYLE),
-            dcc.Graph(id=ids.MD_LEVEL_CHART, className="pixel-chart", config=GRAPH_CONFIG,
-                      style={**GRAPH_STYLE, "height": "300px"}),
+            html.Div(id=ids.MD_CHARTS),  # the two charts (components.pixelpanel.chart), from callbacks.multidim
             dcc.Store(id=ids.MD_PROFILE_DATA),
             dcc.Download(id=ids.MD_PROFILE_DOWNLOAD),
         ],

@@ -28,7 +28,7 @@ GRID_OPTIONS = {
     "theme": {"function": "themeQuartz.withParams({fontSize: 12, spacing: 5})"},
 }
 # No mode bar: drag zooms, a double-click resets, and the CSV buttons export. Responsive with a
-# fixed height: the charts are drawn while their section is still hidden, and follow it when shown.
+# fixed height: a chart may be drawn while its section is still hidden, and follows it when shown.
 GRAPH_CONFIG = {"displayModeBar": False, "responsive": True}
 GRAPH_STYLE = {"height": "230px", "width": "100%"}
 
@@ -70,9 +70,7 @@ def pixel_panel() -> html.Div:
                                        style={"width": "100%"}),
                             html.Div(id=ids.PIXEL_NDVI, className="pixel-ndvi"),
                         ),
-                        _section("Spectral profile", None,
-                                 dcc.Graph(id=ids.PIXEL_SPECTRAL, className="pixel-chart", config=GRAPH_CONFIG,
-                                           style=GRAPH_STYLE)),
+                        _section("Spectral profile", None, html.Div(id=ids.PIXEL_SPECTRAL_BOX)),
                         _section(
                             "Scenes under the pixel", ids.PIXEL_DOWNLOAD_CATALOG,
                             dag.AgGrid(id=ids.PIXEL_CATALOG_GRID, className="pixel-catalog-grid", rowData=[],
@@ -101,7 +99,7 @@ def pixel_panel() -> html.Div:
                     html.Span(id=ids.TEMPORAL_PROGRESS, className="temporal-progress"),
                 ]),
                 html.Div(id=ids.TEMPORAL_STATUS, className="temporal-status", role="status"),
-                dcc.Graph(id=ids.TEMPORAL_CHART, className="pixel-chart", config=GRAPH_CONFIG, style=GRAPH_STYLE),
+                html.Div(id=ids.TEMPORAL_CHART_BOX),
                 id=ids.TEMPORAL_SECTION,
                 className="pixel-section temporal",
                 hidden=True,
@@ -113,6 +111,14 @@ def pixel_panel() -> html.Div:
             dcc.Store(id=ids.TEMPORAL_SERIES),
         ],
     )
+
+
+def chart(chart_id: str, figure: object, height: str = GRAPH_STYLE["height"]) -> dcc.Graph:
+    """A profile chart. The callbacks create it with its first figure (its box is empty until
+    then): a dcc.Graph on the page loads plotly.js (4.8 MB) even when hidden, which held up the
+    map's first image."""
+    return dcc.Graph(id=chart_id, className="pixel-chart", figure=figure, config=GRAPH_CONFIG,
+                     style={**GRAPH_STYLE, "height": height})
 
 
 def coordinates_view(lat: float, lng: float, location: dict | None) -> list:
