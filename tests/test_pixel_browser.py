@@ -103,3 +103,19 @@ def test_values_after_the_rendering_rule_are_named_by_its_output_and_not_charted
     assert [band for band, _ in band_table(dash_duo)] == ["Shown red (Red)", "Shown green (Green)", "Shown blue (Blue)"]
     dash_duo._wait_for(lambda _: chart_types(dash_duo) == ["bar"], timeout=10, msg="the rule output is charted as lines")
     assert dash_duo.get_logs() == []
+
+
+def scripts_loaded(dash_duo, name: str) -> int:
+    return js(dash_duo, "return performance.getEntriesByType('resource').filter(e => e.name.includes(arguments[0])).length",
+              name)
+
+
+def test_plotly_loads_with_the_first_chart_not_with_the_page(dash_duo, sample_root):
+    # plotly.js (4.8 MB) loaded and parsed with the page held up the map's first image by a second.
+    open_dashboard(dash_duo, sample_root)
+    dash_duo.wait_for_contains_text(f"#{ids.SERVICE_STATUS}", "6 bands", timeout=10)
+    assert scripts_loaded(dash_duo, "plotly") == 0
+    click_map(dash_duo, container_point(dash_duo, *CROP_POINT))
+    dash_duo.wait_for_element(f"#{ids.PIXEL_SPECTRAL} .js-plotly-plot", timeout=15)
+    assert scripts_loaded(dash_duo, "plotly") == 1
+    assert dash_duo.get_logs() == []
