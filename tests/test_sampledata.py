@@ -103,7 +103,7 @@ def test_multispectral_files_are_tiled_compressed_u16_with_overviews(sample_root
             assert dataset.bounds == (586770.0, 4247850.0, 625170.0, 4286250.0)
             assert dataset.profile["tiled"] is True
             assert dataset.block_shapes == [(256, 256)] * 6
-            assert dataset.compression.value == "DEFLATE"
+            assert dataset.compression.value == "ZSTD"
             assert dataset.overviews(1) == [2]
             assert int(dataset.read().max()) <= 10000
 
