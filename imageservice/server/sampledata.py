@@ -108,19 +108,22 @@ def ensure_sample_data(root: Path, *, size: int = DEFAULT_SIZE) -> Path:
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     landscape = None
-    for service, writer in zip(SAMPLE_SERVICES, _writers()):
-        target = root / service
-        if _is_current(target, size):
-            continue
-        landscape = landscape or Landscape(size)
-        temp = Path(tempfile.mkdtemp(prefix=f".{service}.", dir=root))
-        temp.chmod(0o755)                # mkdtemp makes it private; the data is meant to be shared
-        try:
-            writer(temp, landscape)
-            _replace_folder(temp, target, size)
-        finally:
-            shutil.rmtree(temp, ignore_errors=True)
-    ensure_ocean_cube(root)
+    with ThreadPoolExecutor(max_workers=1) as background:
+        # The ocean cube needs no landscape, so it is made while the landscape and scenes are.
+        ocean = background.submit(ensure_ocean_cube, root)
+        for service, writer in zip(SAMPLE_SERVICES, _writers()):
+            target = root / service
+            if _is_current(target, size):
+                continue
+            landscape = landscape or Landscape(size)
+            temp = Path(tempfile.mkdtemp(prefix=f".{service}.", dir=root))
+            temp.chmod(0o755)            # mkdtemp makes it private; the data is meant to be shared
+            try:
+                writer(temp, landscape)
+                _replace_folder(temp, target, size)
+            finally:
+                shutil.rmtree(temp, ignore_errors=True)
+        ocean.result()
     return root
 
 
