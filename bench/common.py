@@ -7,6 +7,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -206,3 +207,21 @@ def ratio_lines(timings: Sequence[Timing], ours: str, theirs: str) -> list[str]:
             lines.append(f"- {clients} client(s): {ours} / {theirs} = **{mine.per_second / other.per_second:.2f}** "
                          f"(round by round: {per_round})")
     return lines
+
+
+@contextmanager
+def checkouts(peer: str | None) -> Iterator[dict[str, Path]]:
+    """This checkout, and with `peer` that git commit in a temporary worktree, by label; the
+    benchmarks that compare generators or startups run each from its own source folder."""
+    sources = {"checkout": REPO_ROOT}
+    with tempfile.TemporaryDirectory() as temp:
+        if peer:
+            sources[peer] = Path(temp) / "peer"
+            subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "add", "--detach", str(sources[peer]), peer],
+                           check=True, capture_output=True)
+        try:
+            yield sources
+        finally:
+            if peer:
+                subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "remove", "--force", str(sources[peer])],
+                               check=False, capture_output=True)

@@ -18,7 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from .common import checkouts
+
 PROBE = """
 import json, sys, tempfile, time
 sys.path.insert(0, sys.argv[1])
@@ -42,22 +43,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--peer", help="a git commit whose generator runs too, for comparison")
     args = parser.parse_args()
-    sources = {"checkout": REPO}
-    with tempfile.TemporaryDirectory() as temp:
-        if args.peer:
-            peer = Path(temp) / "peer"
-            subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(peer), args.peer],
-                           check=True, capture_output=True)
-            sources[args.peer] = peer
-        try:
-            results: dict[str, list[dict]] = {name: [] for name in sources}
-            for _ in range(args.rounds):
-                for name, source in sources.items():
-                    results[name].append(run_once(source))
-        finally:
-            if args.peer:
-                subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(sources[args.peer])],
-                               check=False, capture_output=True)
+    with checkouts(args.peer) as sources:
+        results: dict[str, list[dict]] = {name: [] for name in sources}
+        for _ in range(args.rounds):
+            for name, source in sources.items():
+                results[name].append(run_once(source))
     for name, runs in results.items():
         print(f"{name}: median wall {statistics.median(r['wall'] for r in runs):.1f} s, "
               f"median CPU {statistics.median(r['cpu'] for r in runs):.1f} s over {len(runs)} runs")

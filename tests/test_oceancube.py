@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import rasterio
 
+from imageservice.server.catalog import STATS_CACHE, StatsCache
 from imageservice.server.oceancube import SERVICE, ensure_ocean_cube
 
 
@@ -36,7 +37,8 @@ def fields(cube: Path) -> dict[str, np.ndarray]:
 
 
 def digests(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+    """Every generated file's hash; the statistics cache, keyed by modification times, left out."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.name != STATS_CACHE}
 
 
 def test_every_slice_is_listed_once(cube: Path) -> None:
@@ -44,6 +46,14 @@ def test_every_slice_is_listed_once(cube: Path) -> None:
     assert len(items) == 2 * 12 * 6
     assert sorted(i["file"] for i in items) == sorted(p.name for p in cube.glob("*.tif"))
     assert len({(i["Variable"], i["StdTime"], i["StdZ"]) for i in items}) == len(items)
+
+
+def test_the_first_load_finds_every_slice_scanned(cube: Path) -> None:
+    cache = StatsCache(cube)
+    for path in sorted(cube.glob("*.tif")):
+        cache.scan(path)
+    assert len(cache.entries) == 2 * 12 * 6
+    assert not cache.changed
 
 
 def test_same_bytes_every_time_and_a_current_copy_is_kept(cube: Path, tmp_path: Path) -> None:

@@ -21,6 +21,8 @@ import rasterio
 from rasterio.crs import CRS
 from rasterio.transform import from_origin
 
+from .catalog import load_folder
+
 SERVICE = "SampleOceanCube"
 VERSION = 2                              # bump when the output changes, so stale copies are rebuilt
 SIDECAR = "catalog.json"
@@ -54,6 +56,9 @@ def ensure_ocean_cube(root: Path) -> Path:
     temp.chmod(0o755)
     try:
         write_cube(temp)
+        # Scanned here, off the first start's critical path (the scenes are made meanwhile), so the
+        # first load finds the 144 slices' statistics in the folder's cache.
+        load_folder(temp, SERVICE)
         if target.exists():
             shutil.rmtree(target)
         temp.rename(target)
