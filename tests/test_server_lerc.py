@@ -1,5 +1,6 @@
-"""exportImage format=lerc over real HTTP: the blobs decode with Esri's own `lerc` package to the
-values of the same request's raw GeoTIFF, within compressionTolerance, with NoData in the mask."""
+"""exportImage format=lerc over real HTTP: the blobs (LERC2, and LERC1 with lercVersion=1) decode with
+Esri's own `lerc` package to the values of the same request's raw GeoTIFF, within
+compressionTolerance, with NoData in the mask."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from server_fixtures import sample_root, server_url  # noqa: F401  (fixtures)
 
 MS = "SampleMultispectral"
 EL = "SampleElevation"
+LC = "SampleLandCover"
+SIGNATURES = {"1": b"CntZImage ", "2": b"Lerc2 "}
 VIEW = {"bbox": "580000,4240000,632000,4292000", "size": "60,60"}      # beyond the data on every side
 
 
@@ -41,21 +44,27 @@ def tiff(base: str, service: str, **params) -> np.ma.MaskedArray:
     return np.ma.masked_array(np.ma.getdata(values), mask=np.broadcast_to(pixel_mask, values.shape))
 
 
-def test_lerc2_is_lossless_for_integers_and_masks_no_data(server_url):
-    response = export(server_url, MS, format="lerc", lercVersion="2", compressionTolerance="0.01")
+@pytest.mark.parametrize("service, bands, pixel_type", [(MS, 6, np.uint16), (LC, 1, np.uint8)])
+@pytest.mark.parametrize("version", ["1", "2"])
+def test_lerc_is_lossless_for_integers_and_masks_no_data(server_url, service, bands, pixel_type, version):
+    response = export(server_url, service, format="lerc", lercVersion=version, compressionTolerance="0")
     assert response.headers["Content-Type"] == "application/octet-stream"
-    assert response.content.startswith(b"Lerc2 ")
+    assert response.content.startswith(SIGNATURES[version])
+    assert lerc.getLercBlobInfo(response.content)[6] == bands
     blob = decode(response.content)
-    expected = tiff(server_url, MS)
-    assert blob.shape == expected.shape == (6, 60, 60) and blob.dtype == np.uint16
+    expected = tiff(server_url, service)
+    assert expected.dtype == pixel_type
+    assert blob.dtype == (np.float32 if version == "1" else pixel_type)        # LERC1 holds only floats
+    assert blob.shape == expected.shape == (bands, 60, 60)
     assert np.array_equal(np.ma.getmaskarray(blob), np.ma.getmaskarray(expected))
     assert np.ma.getmaskarray(blob).any() and not np.ma.getmaskarray(blob).all()   # beyond the extent is NoData
     assert np.array_equal(blob.compressed(), expected.compressed())
 
 
+@pytest.mark.parametrize("version", ["1", "2"])
 @pytest.mark.parametrize("tolerance", ["0", "0.5", "5"])
-def test_lerc2_floats_stay_within_the_tolerance(server_url, tolerance):
-    blob = decode(export(server_url, EL, format="lerc", compressionTolerance=tolerance).content)
+def test_lerc_floats_stay_within_the_tolerance(server_url, tolerance, version):
+    blob = decode(export(server_url, EL, format="lerc", lercVersion=version, compressionTolerance=tolerance).content)
     expected = tiff(server_url, EL)
     assert blob.dtype == np.float32
     assert np.array_equal(np.ma.getmaskarray(blob), np.ma.getmaskarray(expected))
@@ -63,19 +72,33 @@ def test_lerc2_floats_stay_within_the_tolerance(server_url, tolerance):
     assert error.max() <= float(tolerance) + 1e-6 * np.abs(expected.compressed()).max()
 
 
-def test_a_larger_tolerance_makes_a_smaller_blob(server_url):
-    exact = export(server_url, EL, format="lerc", compressionTolerance="0").content
-    coarse = export(server_url, EL, format="lerc", compressionTolerance="5").content
+@pytest.mark.parametrize("version", ["1", "2"])
+def test_a_larger_tolerance_makes_a_smaller_blob(server_url, version):
+    exact = export(server_url, EL, format="lerc", lercVersion=version, compressionTolerance="0").content
+    coarse = export(server_url, EL, format="lerc", lercVersion=version, compressionTolerance="5").content
     assert len(coarse) < len(exact)
 
 
-def test_no_data_parameter_joins_the_mask(server_url):
-    plain = decode(export(server_url, MS, format="lerc", bandIds="0").content)
-    value = int(np.ma.median(plain))
-    masked = decode(export(server_url, MS, format="lerc", bandIds="0", noData=str(value)).content)
-    hit = np.ma.getdata(plain) == value
+@pytest.mark.parametrize("version", ["1", "2"])
+def test_no_data_parameter_joins_the_mask(server_url, version):
+    plain = decode(export(server_url, MS, format="lerc", lercVersion=version, bandIds="0,3").content)
+    value = int(np.ma.median(plain[0]))
+    masked = decode(export(server_url, MS, format="lerc", lercVersion=version, bandIds="0,3",
+                           noData=str(value)).content)
+    hit = (np.ma.getdata(plain) == value).any(axis=0)                  # one value matches any band
     assert hit.any()
-    assert np.array_equal(np.ma.getmaskarray(masked), np.ma.getmaskarray(plain) | hit)
+    assert np.array_equal(np.ma.getmaskarray(masked), np.ma.getmaskarray(plain) | hit)   # in every band
+    assert np.array_equal(masked.compressed(), np.ma.masked_array(plain, mask=masked.mask).compressed())
+
+
+@pytest.mark.parametrize("version", ["1", "2"])
+def test_a_view_beyond_the_data_is_all_no_data_in_every_band(server_url, version):
+    response = requests.get(f"{server_url}/arcgis/rest/services/{MS}/ImageServer/exportImage", timeout=30,
+                            params={"f": "image", "bbox": "700000,4400000,710000,4410000", "size": "20,20",
+                                    "format": "lerc", "lercVersion": version})
+    assert response.status_code == 200
+    blob = decode(response.content)
+    assert blob.shape == (6, 20, 20) and np.ma.getmaskarray(blob).all()
 
 
 def test_lerc_follows_pixel_type_and_rendering_rule(server_url):
@@ -99,7 +122,8 @@ def test_lerc_with_f_json_is_an_lrc_file(server_url):
 
 
 @pytest.mark.parametrize("params, detail", [
-    ({"lercVersion": "1"}, "'lercVersion' 1 (LERC1) is not supported: use lercVersion=2."),
+    ({"lercVersion": "0"}, "'lercVersion' parameter is invalid."),
+    ({"lercVersion": "1", "size": "15,15"}, "'lercVersion' 1 needs an image of at least 256 pixels."),
     ({"lercVersion": "3"}, "'lercVersion' parameter is invalid."),
     ({"compressionTolerance": "-1"}, "'compressionTolerance' parameter is invalid."),
     ({"compressionTolerance": "1,2"}, "'compressionTolerance' parameter is invalid."),

@@ -101,7 +101,8 @@ def to_pixel_type(data: np.ma.MaskedArray, pixel_type: str) -> np.ma.MaskedArray
 
 def encode(data: np.ma.MaskedArray, *, format: str, pixel_type: str | None,
            statistics: Sequence[Sequence[float]] | None, grid: Grid, compression_quality: int | None = None,
-           transparent: bool = True, compression_tolerance: float = 0.0) -> tuple[bytes, str, str]:
+           transparent: bool = True, compression_tolerance: float = 0.0,
+           lerc_version: int = 2) -> tuple[bytes, str, str]:
     """Encode processed pixels as `format`; returns (body, content type, file extension)."""
     data = np.ma.asarray(data)
     if pixel_type is not None:
@@ -112,7 +113,7 @@ def encode(data: np.ma.MaskedArray, *, format: str, pixel_type: str | None,
     if key in ("bip", "bsq"):
         return raw(data, interleave=key), "application/octet-stream", key
     if key == "lerc":
-        return encode_lerc(data, compression_tolerance), LERC_CONTENT_TYPE, LERC_EXTENSION
+        return encode_lerc(data, compression_tolerance, lerc_version), LERC_CONTENT_TYPE, LERC_EXTENSION
     if key not in PICTURE_FORMATS:
         raise BadParameter("'format' parameter is invalid.")
     rgb, masked = display_rgb(data, statistics)

@@ -169,9 +169,9 @@ def export_image(service: Service, args: Args, budget: MemoryBudget) -> Exported
         raise BadParameter("'compressionQuality' parameter is invalid.")
     pixel_type = args.get("pixelType")
     image_format = (args.get("format") or "jpgpng").lower()
-    tolerance = 0.0
+    tolerance, version = 0.0, 2
     if image_format == "lerc":
-        lerc_version(args.integer("lercVersion"))
+        version = lerc_version(args.integer("lercVersion"))
         tolerance = lerc_tolerance(args.numbers("compressionTolerance"))
     band_ids = band_list(args, service)
     no_data = args.numbers("noData")
@@ -189,6 +189,7 @@ def export_image(service: Service, args: Args, budget: MemoryBudget) -> Exported
             # Only an explicit `transparent=false` (a MapServer parameter esri-leaflet sends) turns it off.
             transparent=(args.get("transparent") or "").lower() != "false",
             compression_tolerance=tolerance,
+            lerc_version=version,
         )
     return ExportedImage(body, content_type, extension, grid)
 
