@@ -48,12 +48,21 @@ def view_area(view: dict) -> tuple[dict, dict]:
     return envelope, {"x": size, "y": size, "spatialReference": WEB_MERCATOR}
 
 
-def histogram_task(params: dict, view: dict, apply_rule: bool) -> ComputeHistograms:
-    """The main layer's computeHistograms for a view: its mosaic rule and time, and its rendering
-    rule only when `apply_rule` (raw values otherwise)."""
+def shown_rule(params: dict, info: dict | None) -> dict | None:
+    """The rendering rule the picture is drawn with: the layer's own, else (with no bands chosen)
+    the function the service applies unasked, which computeHistograms does not apply by itself."""
+    if params.get("rendering_rule") or params.get("band_ids"):
+        return params.get("rendering_rule")
+    default = (info or {}).get("default_function")
+    return {"rasterFunction": default} if default and default != "None" else None
+
+
+def histogram_task(params: dict, view: dict, rule: dict | None) -> ComputeHistograms:
+    """The main layer's computeHistograms for a view: its mosaic rule and time, and `rule`
+    (None: raw values)."""
     envelope, pixel_size = view_area(view)
     task = edit(params).compute_histograms().within(envelope).set_pixel_size(pixel_size)
-    return task.set_rendering_rule(params.get("rendering_rule")) if apply_rule else task
+    return task.set_rendering_rule(rule) if rule else task
 
 
 def band_labels(count: int, band_names: Sequence[str], rule: dict | None) -> list[str]:
@@ -95,12 +104,11 @@ def refresh_histogram(request: dict | None, tab: str, apply_rule: list | None, i
         return {"key": None, "bands": [], "histograms": [], "error": NO_SERVICE}
     if not view:
         return no_update
-    applied = bool(apply_rule)
-    task = histogram_task(params, view, applied)
+    rule = shown_rule(params, info) if apply_rule else None
+    task = histogram_task(params, view, rule)
     key = {"url": params["url"], "params": task.to_params()}
     if last and last.get("key") == key and not last.get("error"):
         return no_update
-    rule = params.get("rendering_rule") if applied else None
     try:
         response = task.run()
         bands = band_labels(len(response.get("histograms") or []), (info or {}).get("band_names") or [], rule)
