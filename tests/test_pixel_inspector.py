@@ -253,5 +253,5 @@ def test_register_wires_every_output_once() -> None:
     app = create_app(data_dir=None)
     outputs = " ".join(app.callback_map)
     for name in ("pixel-grid.rowData", "pixel-marker.children", "temporal-series.data", "pixel-download.data",
-                 "temporal-chart.figure", "temporal-index.options"):
+                 "temporal-chart-box.children", "pixel-spectral-box.children", "temporal-index.options"):
         assert outputs.count(name) == 1, name
