@@ -12,6 +12,7 @@ import functools
 import json
 import os
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import flask
@@ -22,7 +23,8 @@ from callbacks import (auth, basemap, catalog, controls, events, histogram, info
                        swipe, urlstate)
 from callbacks.background import background_manager
 from components.basemaps import BASEMAPS, DEFAULT_BASEMAP
-from components.layout import build_layout
+from components.firstview import first_view_html
+from components.layout import TITLE, build_layout
 from imageservice.dash import register as register_layers
 from imageservice.fetchpolicy import FetchPolicy
 from imageservice.proxy import ProxyConfig, install as install_proxy
@@ -36,6 +38,21 @@ DEFAULT_SERVICE_URL = "/arcgis/rest/services/SampleMultispectral/ImageServer"
 # Open even with sign-in: the dashboard's callbacks read the embedded ImageServer over HTTP from
 # the server itself, without the browser's credentials (docs/hosting.md, "Sign-in").
 SAMPLE_SERVER_ROUTE = "/arcgis/<path:path>"
+
+
+class Dashboard(Dash):
+    """Dash whose index page draws the page's frame and first image before Dash's scripts have
+    run (components.firstview); `first_view` gives that HTML for the request being answered.
+
+    Only the app's own page gets it: Dash answers every other path with the index too, and a
+    service URL under such a path would otherwise open itself while answering its own fetch."""
+
+    first_view: Callable[[], str] = staticmethod(lambda: "")
+
+    def interpolate_index(self, **kwargs: Any) -> str:
+        if flask.request.path != self.config.routes_pathname_prefix:
+            return super().interpolate_index(**kwargs)
+        return super().interpolate_index(**{**kwargs, "app_entry": self.first_view() + kwargs["app_entry"]})
 
 
 def create_app(
@@ -54,7 +71,7 @@ def create_app(
     then opened through it, for the layer and the dashboard's own requests. `auth_config` asks
     for sign-in on every route but the embedded ImageServer's (docs/hosting.md). `fetch_policy`
     limits what the server side fetches for visitors (docs/hosting.md, "What the server may fetch")."""
-    app = Dash(__name__, title="ArcGIS Image Service Explorer", assets_folder=str(HERE / "assets"),
+    app = Dashboard(__name__, title=TITLE, assets_folder=str(HERE / "assets"),
                background_callback_manager=background_manager())
     if auth_config is not None:
         protect(app, auth_config, open_routes=[SAMPLE_SERVER_ROUTE] if data_dir is not None else [])
@@ -63,6 +80,7 @@ def create_app(
     if proxy_config is not None:
         install_proxy(app.server, proxy_config, prefix=app.config.requests_pathname_prefix)
     app.layout = functools.partial(page, app, service_url, basemap_key, layer_options, proxy_config)
+    app.first_view = functools.partial(index_first_view, app, service_url, layer_options, proxy_config)
     register_layers(app, fetch_policy=fetch_policy)
     basemap.register(app)
     service.register(app, layer_options, proxy_config)
@@ -82,6 +100,13 @@ def page(app: Dash, service_url: str, basemap_key: str, layer_options: dict | No
     JSON is shared with the opening callbacks), so the first image needs no callback round trip."""
     opened = service.first_view(app, service_url, layer_options, proxy_config) if flask.has_request_context() else None
     return build_layout(service_url=service_url, basemap=basemap_key, opened=opened)
+
+
+def index_first_view(app: Dash, service_url: str, layer_options: dict | None,
+                     proxy_config: ProxyConfig | None) -> str:
+    """The index page's shell with the first image of the service the layout will open."""
+    opened = service.first_view(app, service_url, layer_options, proxy_config)
+    return first_view_html(*opened) if opened else ""
 
 
 def mount_sample_server(app: Dash, data_dir: Path) -> None:

@@ -19,6 +19,7 @@ from .swipe import main_map_layer, swipe_map_layers, swipe_panel
 
 
 # On screen until the service answers: a cold start reads the data for the first time.
+TITLE = "ArcGIS Image Service Explorer"
 OPENING = "Opening the service… the first image can take a few seconds while the server reads the data."
 
 
@@ -34,7 +35,7 @@ def build_layout(*, service_url: str, basemap: str, opened: tuple[dict, list] | 
             html.Header(
                 className="topbar",
                 children=[
-                    html.H1("ArcGIS Image Service Explorer"),
+                    html.H1(TITLE),
                     dcc.Input(
                         id=ids.SERVICE_URL,
                         className="service-url",
