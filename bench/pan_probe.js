@@ -1,7 +1,7 @@
 // Injected into both benchmark pages (the dashboard and the esri-leaflet page) before their own
 // scripts, so both are measured the same way: every exportImage URL given to an <img>, and on every
-// animation frame which exportImage pictures are on screen (in any map pane: the dashboard draws its
-// layer in a pane of its own; loaded, opacity > 0).
+// animation frame which exportImage pictures are on screen (anywhere on the page: loaded, laid out,
+// opacity > 0).
 // `window.__bench.move(getMap, actions)` runs a scripted move; `result()` says what followed it.
 (function () {
     "use strict";
@@ -21,11 +21,13 @@
         },
     });
 
+    // Every exportImage picture the user can see: in a map pane, or the dashboard's index page
+    // drawing the first view before its map exists (components/firstview.py).
     function visible() {
         const urls = new Set();
-        document.querySelectorAll(".leaflet-map-pane img").forEach((img) => {
-            if (isExport(img.src) && img.complete && img.naturalWidth > 0 &&
-                parseFloat(getComputedStyle(img).opacity) > 0) { urls.add(img.src); }
+        Array.from(document.images).forEach((img) => {
+            if (isExport(img.src) && img.complete && img.naturalWidth > 0 && img.isConnected &&
+                img.getClientRects().length > 0 && parseFloat(getComputedStyle(img).opacity) > 0) { urls.add(img.src); }
         });
         return urls;
     }
@@ -58,15 +60,18 @@
     // The user's definition: a picture is stale if the bounds (or size) it was asked for differ from
     // the map's when it comes on screen. (A picture kept on screen while the map moves, waiting for
     // the next, is not: it was drawn for the view it was asked for.)
-    let onScreen = new Set();
+    // A picture shown before the map existed is checked at the first frame the map does.
+    let onScreen = new Set(), unchecked = new Set();
     function frame() {
         const now = performance.now();
         const urls = visible();
         const map = currentMap();
         urls.forEach((url) => {
-            if (onScreen.has(url)) { return; }
-            bench.shown.push({t: now, url: url});
-            const off = map ? offBy(map, url) : 0;
+            if (onScreen.has(url) && !(map && unchecked.has(url))) { return; }
+            if (!onScreen.has(url)) { bench.shown.push({t: now, url: url}); }
+            unchecked.delete(url);
+            if (!map) { unchecked.add(url); return; }
+            const off = offBy(map, url);
             if (off > 0) { bench.stale.push({t: now, url: url, off: off}); }
         });
         onScreen = urls;
