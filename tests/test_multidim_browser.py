@@ -73,9 +73,11 @@ def test_pick_a_variable_and_a_depth_then_click_for_both_profiles(dash_duo, samp
     dash_duo.wait_for_text_to_equal(f"#{ids.MD_PROFILE_STATUS}", (
         "salinity at this pixel: 12 along StdTime at -50 m; 6 along StdZ at 2025-01-15 00:00 UTC."),
                                     timeout=15)
-    points = js(dash_duo, """return ['md-time-chart', 'md-level-chart'].map(
-        id => document.querySelector('#' + id + ' .js-plotly-plot').calcdata[0].length)""")
-    assert points == [12, 6]
+    # The charts are drawn once plotly.js has loaded (with the first chart), after the status line.
+    points = """return ['md-time-chart', 'md-level-chart'].map((id) => {
+        const plot = document.querySelector('#' + id + ' .js-plotly-plot');
+        return plot && plot.calcdata ? plot.calcdata[0].length : null; })"""
+    dash_duo._wait_for(lambda _: js(dash_duo, points) == [12, 6], timeout=15, msg="the two profiles were not drawn")
     # the catalog's temporal profile would mix the variables' slices: it gives way to these
     assert js(dash_duo, f"return document.getElementById('{ids.TEMPORAL_SECTION}').hidden") is True
     assert dash_duo.get_logs() == []

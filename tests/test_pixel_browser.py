@@ -69,8 +69,9 @@ def test_a_click_shows_the_pixel_the_scenes_under_it_and_its_temporal_profile(da
         assert [scene[band] for band in BANDS] == read_pixel(scene_path(sample_root, scene["Name"]), lat, lng)
     assert js(dash_duo, "return document.querySelectorAll('.leaflet-overlay-pane path[fill=\"#d6336c\"]').length") == 1
     dash_duo.wait_for_contains_text(f"#{ids.TEMPORAL_STATUS}", f"{SCENE_COUNT} scenes", timeout=20)
-    points = js(dash_duo, "return document.querySelector('#temporal-chart .js-plotly-plot').data[0].x.length")
-    assert points == SCENE_COUNT
+    # The chart is drawn once plotly.js has loaded (with the first chart), after the status line.
+    points = "const plot = document.querySelector('#temporal-chart .js-plotly-plot'); return plot && plot.data && plot.data[0].x.length"
+    dash_duo._wait_for(lambda _: js(dash_duo, points) == SCENE_COUNT, timeout=15, msg="the temporal profile was not drawn")
     assert dash_duo.get_logs() == []
 
 
@@ -87,7 +88,8 @@ def test_nodata_and_outside_clicks_say_so(dash_duo, sample_root):
 
 
 def chart_types(dash_duo) -> list[str]:
-    return js(dash_duo, f"return document.querySelector('#{ids.PIXEL_SPECTRAL} .js-plotly-plot').data.map(t => t.type)")
+    return js(dash_duo, f"const plot = document.querySelector('#{ids.PIXEL_SPECTRAL} .js-plotly-plot');"
+                        "return plot && plot.data ? plot.data.map(t => t.type) : []")
 
 
 def test_values_after_the_rendering_rule_are_named_by_its_output_and_not_charted_as_a_spectrum(dash_duo, sample_root):
