@@ -9,11 +9,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PIL import Image
 from rasterio.enums import Resampling
 
 from .catalog import Item, Service, open_dataset
-from .encode import display_rgb, save
+from .encode import display_channels, picture, save
 from .errors import UnableToComplete
 from .operations import envelope, histogram, key_properties
 from .rasterfunctions import apply_rendering_rule
@@ -85,7 +84,6 @@ def item_thumbnail(service: Service, item: Item) -> tuple[bytes, str]:
         cell = (abs(dataset.transform.a) * scale, abs(dataset.transform.e) * scale)
     if service.colormap:
         data = apply_rendering_rule(colormap_rule(service), data, service, cell)
-    rgb, masked = display_rgb(data, service.statistics if not service.colormap else None)
-    alpha = np.where(masked, 0, 255).astype(np.uint8)
-    body, content_type, _ = save(Image.fromarray(np.dstack([rgb, alpha]), "RGBA"), "png")
+    channels, masked = display_channels(data, service.statistics if not service.colormap else None)
+    body, content_type, _ = save(picture(channels, masked, alpha=True), "png")
     return body, content_type

@@ -454,8 +454,10 @@ def read_window(dataset: DatasetReader, part: Grid, spacing: float, indexes: lis
         return None
     factor = max(1.0, spacing / max(dataset.res))
     out_width, out_height = max(1, math.ceil(window.width / factor)), max(1, math.ceil(window.height / factor))
-    source = dataset.read(indexes, window=window, out_shape=(len(indexes), out_height, out_width),
-                          masked=True, resampling=Resampling.nearest).astype(work).filled(np.nan)
+    raw = dataset.read(indexes, window=window, out_shape=(len(indexes), out_height, out_width),
+                       masked=True, resampling=Resampling.nearest)
+    source = raw.data.astype(work)  # one copy (astype then filled would make two and copy the mask)
+    np.putmask(source, np.ma.getmaskarray(raw), np.nan)
     transform = dataset.window_transform(window) @ Affine.scale(window.width / out_width, window.height / out_height)
     return source, transform, dataset.crs
 
