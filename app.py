@@ -41,18 +41,23 @@ SAMPLE_SERVER_ROUTE = "/arcgis/<path:path>"
 
 
 class Dashboard(Dash):
-    """Dash whose index page draws the page's frame and first image before Dash's scripts have
-    run (components.firstview); `first_view` gives that HTML for the request being answered.
+    """Dash whose index page draws the page's frame and first image before Dash's scripts are
+    fetched (components.firstview); `first_view(dash_scripts)` gives that HTML for the request
+    being answered, and then loads the scripts itself ("" leaves the page as Dash makes it).
 
     Only the app's own page gets it: Dash answers every other path with the index too, and a
     service URL under such a path would otherwise open itself while answering its own fetch."""
 
-    first_view: Callable[[], str] = staticmethod(lambda: "")
+    first_view: Callable[[str], str] = staticmethod(lambda dash_scripts: "")
 
     def interpolate_index(self, **kwargs: Any) -> str:
-        if flask.request.path != self.config.routes_pathname_prefix:
+        dash_scripts = kwargs["scripts"] + kwargs["renderer"]
+        shell = self.first_view(dash_scripts) if flask.request.path == self.config.routes_pathname_prefix else ""
+        if not shell:
             return super().interpolate_index(**kwargs)
-        return super().interpolate_index(**{**kwargs, "app_entry": self.first_view() + kwargs["app_entry"]})
+        # The shell's script loads Dash's scripts itself, after the first picture.
+        return super().interpolate_index(**{**kwargs, "app_entry": shell + kwargs["app_entry"], "scripts": "",
+                                            "renderer": ""})
 
 
 def create_app(
@@ -103,10 +108,10 @@ def page(app: Dash, service_url: str, basemap_key: str, layer_options: dict | No
 
 
 def index_first_view(app: Dash, service_url: str, layer_options: dict | None,
-                     proxy_config: ProxyConfig | None) -> str:
+                     proxy_config: ProxyConfig | None, dash_scripts: str) -> str:
     """The index page's shell with the first image of the service the layout will open."""
     opened = service.first_view(app, service_url, layer_options, proxy_config)
-    return first_view_html(*opened) if opened else ""
+    return first_view_html(*opened, dash_scripts) if opened else ""
 
 
 def mount_sample_server(app: Dash, data_dir: Path) -> None:

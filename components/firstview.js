@@ -8,11 +8,35 @@
  * browser already holds. The shell goes once the layer shows a picture, the user touches the page,
  * its own image fails, or the map is up without the shell's picture; a page opened from a shared
  * link (a query string) restores another view, so it gets no shell.
+ *
+ * Dash's own scripts (the index page's script tags, inert in the <template> before this script) are
+ * fetched and run from here, once the first picture is on screen or after config.scriptsAfterMs at
+ * most: fetched alongside, their 5 MB hold up the picture's request on the browser's six
+ * connections to the server and its answer on the machine's cores (bench/RESULTS.md, "first image").
  */
 (function (config) {
     "use strict";
-    const shell = document.currentScript.previousElementSibling;
-    if (window.location.search) { shell.remove(); return; }
+    const dashScripts = document.currentScript.previousElementSibling; // a <template>
+    const shell = dashScripts.previousElementSibling;
+
+    // Dash's scripts in their order, each run before the next is added (as the page would have).
+    let dashLoading = false;
+    function loadDash() {
+        if (dashLoading) { return; }
+        dashLoading = true;
+        const queue = Array.from(dashScripts.content.querySelectorAll("script"));
+        dashScripts.remove();
+        (function next() {
+            const inert = queue.shift();
+            if (!inert) { return; }
+            const script = document.createElement("script");
+            Array.from(inert.attributes).forEach((a) => script.setAttribute(a.name, a.value));
+            script.text = inert.text;
+            if (inert.src) { script.onload = script.onerror = next; }
+            document.body.appendChild(script);
+            if (!inert.src) { next(); }
+        }());
+    }
 
     const R = 6378137, MAX_LAT = 85.0511287798, SCALE = 0.5 / (Math.PI * R);
     const project = (lat, lng) => {
@@ -58,44 +82,61 @@
                          .replace("{size}", encodeURIComponent(width + "," + height));
     }
 
-    const box = shell.querySelector(".map");
-    const width = box.clientWidth, height = box.clientHeight;
-    if (!width || !height) { shell.remove(); return; }
-    const img = document.createElement("img");
-    if (config.crossOrigin) { img.crossOrigin = config.crossOrigin; }
-    img.alt = "";
-    img.style.opacity = config.opacity;
-    img.width = width;
-    img.height = height;
-    img.src = exportUrl(fit(config.bounds, width, height), width, height);
-    box.appendChild(img);
+    // The shell's picture, and when the shell goes.
+    function draw() {
+        if (window.location.search) { shell.remove(); loadDash(); return; }
 
-    const EVENTS = ["load", "pointerdown", "wheel", "keydown", "touchstart"];
-    let mapWatch = null;
-    const done = () => {
-        if (!shell.isConnected) { return; }
-        shell.remove();
-        clearInterval(mapWatch);
-        EVENTS.forEach((type) => document.removeEventListener(type, onEvent, true));
-    };
-    // The layer's picture (an exportImage inside the Leaflet map) is on screen by the next frame.
-    function onEvent(event) {
-        if (event.type !== "load") { done(); return; }
-        const target = event.target;
-        if (target.tagName === "IMG" && target.closest(".leaflet-container") && target.src.includes("/exportImage")) {
-            requestAnimationFrame(done);
+        const box = shell.querySelector(".map");
+        const width = box.clientWidth, height = box.clientHeight;
+        if (!width || !height) { shell.remove(); loadDash(); return; }
+        const img = document.createElement("img");
+        if (config.crossOrigin) { img.crossOrigin = config.crossOrigin; }
+        img.alt = "";
+        img.style.opacity = config.opacity;
+        img.width = width;
+        img.height = height;
+        img.src = exportUrl(fit(config.bounds, width, height), width, height);
+        box.appendChild(img);
+
+        const EVENTS = ["load", "pointerdown", "wheel", "keydown", "touchstart"];
+        let mapWatch = null;
+        const done = () => {
+            if (!shell.isConnected) { return; }
+            shell.remove();
+            clearInterval(mapWatch);
+            EVENTS.forEach((type) => document.removeEventListener(type, onEvent, true));
+        };
+        // The layer's picture (an exportImage inside the Leaflet map) is on screen by the next frame.
+        function onEvent(event) {
+            if (event.type !== "load") { done(); return; }
+            const target = event.target;
+            if (target.tagName === "IMG" && target.closest(".leaflet-container") && target.src.includes("/exportImage")) {
+                requestAnimationFrame(done);
+            }
         }
+        // Captured on the document: load events do not reach the window.
+        EVENTS.forEach((type) => document.addEventListener(type, onEvent, true));
+        img.addEventListener("error", () => { done(); loadDash(); });
+        // The picture is painted in the frame after its load; Dash's scripts start after that.
+        img.addEventListener("load", () => requestAnimationFrame(() => setTimeout(loadDash, 0)));
+        setTimeout(loadDash, config.scriptsAfterMs);
+        // Once the map is up, a shell without its picture yet only hides the page and its loading aids,
+        // and one with it waits a little for the layer to show the same picture.
+        mapWatch = setInterval(() => {
+            if (!document.querySelector(".leaflet-container")) { return; }
+            clearInterval(mapWatch);
+            if (img.complete && img.naturalWidth > 0) { setTimeout(done, config.holdMs); } else { done(); }
+        }, 50);
+        // If Dash never draws the page (a script error), the shell does not hide what it shows.
+        setTimeout(done, config.timeoutMs);
     }
-    // Captured on the document: load events do not reach the window.
-    EVENTS.forEach((type) => document.addEventListener(type, onEvent, true));
-    img.addEventListener("error", done);
-    // Once the map is up, a shell without its picture yet only hides the page and its loading aids,
-    // and one with it waits a little for the layer to show the same picture.
-    mapWatch = setInterval(() => {
-        if (!document.querySelector(".leaflet-container")) { return; }
-        clearInterval(mapWatch);
-        if (img.complete && img.naturalWidth > 0) { setTimeout(done, config.holdMs); } else { done(); }
-    }, 50);
-    // If Dash never draws the page (a script error), the shell does not hide what it shows.
-    setTimeout(done, config.timeoutMs);
+
+    try {
+        draw();
+    } catch (error) {
+        // Whatever went wrong here, the page itself still comes up.
+        shell.remove();
+        loadDash();
+        throw error;
+    }
 }(__CONFIG__));

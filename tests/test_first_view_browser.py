@@ -53,6 +53,22 @@ def test_the_first_image_is_asked_for_before_the_map_exists_for_the_view_it_open
     assert dash_duo.get_logs() == []
 
 
+# Start times of the first exportImage and of Dash's first script (not its stylesheets).
+STARTS = """const entries = performance.getEntriesByType('resource');
+const first = (found) => Math.min(...entries.filter(found).map((e) => e.startTime));
+return [first((e) => e.name.includes('/exportImage')),
+        first((e) => e.name.includes('/_dash-component-suites/') && e.initiatorType === 'script')];"""
+
+
+def test_the_first_image_is_asked_for_before_dashs_scripts(dash_duo, sample_root):
+    # Fetched alongside, Dash's scripts (several MB) hold up the picture's request and answer.
+    open_page(dash_duo, sample_root, (1200, 900))
+    image, scripts = dash_duo.driver.execute_script(STARTS)
+    assert image < scripts, (image, scripts)
+    assert dash_duo.find_element(".leaflet-container")  # and the page came up after it
+    assert dash_duo.get_logs() == []
+
+
 def test_a_shared_link_opens_without_the_first_view(dash_duo, sample_root):
     # A query string restores another view (callbacks/urlstate.py): no picture for the default one.
     open_page(dash_duo, sample_root, (1200, 900), f"/?service={dashboard.DEFAULT_SERVICE_URL}&bandIds=4,3,2")
