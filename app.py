@@ -11,8 +11,8 @@ import argparse
 import functools
 import json
 import os
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import flask
