@@ -13,7 +13,7 @@ import html
 import json
 from pathlib import Path
 
-from imageservice.dash.imagemaplayer import template_for
+from imageservice.dash.imagemaplayer import display_for, template_for
 
 from .layout import OPENING, TITLE
 
@@ -24,15 +24,13 @@ HOLD_MS, TIMEOUT_MS = 2000, 15000
 # At most this long after the shell's image is asked for, Dash's scripts are fetched even if the
 # picture is not in yet (a slow service): the page's controls come at most this much later.
 SCRIPTS_AFTER_MS = 600
-# The main layer's display options as the layout creates it (components.swipe.main_map_layer).
-MAIN_DISPLAY = {"crs": "EPSG:3857", "minZoom": None, "maxZoom": None, "z_index": None}
 
 
 def first_view_html(params: dict, bounds: list, dash_scripts: str) -> str:
     """The shell and its script for a layer opening with `params` at the map bounds `bounds`
     (callbacks.service.first_view), which loads `dash_scripts` (the index page's script tags) once
     the first picture is on screen; "" when the layer would draw nothing."""
-    template = template_for(params, MAIN_DISPLAY)
+    template = template_for(params, display_for())  # the main layer's (components.swipe.main_map_layer)
     if not template["url"] or template["f"] != "image":
         return ""
     config = {"url": template["url"], "crossOrigin": template["crossOrigin"], "opacity": template["opacity"],

@@ -141,6 +141,13 @@ def cross_origin(use_cors: bool, with_credentials: bool) -> str | None:
     return "use-credentials" if with_credentials else "anonymous" if use_cors else None
 
 
+def display_for(*, crs: str = "EPSG:3857", min_zoom: float | None = None, max_zoom: float | None = None,
+                z_index: int | None = None) -> dict:
+    """The display options of a layer (the component's options that are not request parameters),
+    as its display store and `template_for` take them; the defaults are the component's."""
+    return {"crs": crs, "minZoom": min_zoom, "maxZoom": max_zoom, "z_index": z_index}
+
+
 def template_for(params: dict | None, display: dict) -> dict:
     """What the browser needs to draw a layer: the URL template, f, opacity, z-index, zoom range.
 
@@ -250,7 +257,7 @@ class ImageMapLayerAIO(dl.LayerGroup):
         aio_id = id_value(aio_id) if aio_id is not None else str(uuid.uuid4())
         self.aio_id = aio_id
         params = LayerParams.from_dict({"url": url, **options}).to_dict() if url else None
-        display = {"crs": crs, "minZoom": min_zoom, "maxZoom": max_zoom, "z_index": z_index}
+        display = display_for(crs=crs, min_zoom=min_zoom, max_zoom=max_zoom, z_index=z_index)
         overlay_options = {"url": BLANK, "bounds": NOWHERE, "opacity": 0, "crossOrigin": cross_origin(
             params is None or params["use_cors"], params is not None and params["with_credentials"])}
         if pane:
