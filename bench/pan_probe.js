@@ -67,10 +67,11 @@
         const urls = visible();
         const map = currentMap();
         urls.forEach((url) => {
-            if (onScreen.has(url) && !(map && unchecked.has(url))) { return; }
-            if (!onScreen.has(url)) { bench.shown.push({t: now, url: url}); }
-            unchecked.delete(url);
+            const arrived = !onScreen.has(url);
+            if (arrived) { bench.shown.push({t: now, url: url}); }
+            if (!arrived && !unchecked.has(url)) { return; }
             if (!map) { unchecked.add(url); return; }
+            unchecked.delete(url);
             const off = offBy(map, url);
             if (off > 0) { bench.stale.push({t: now, url: url, off: off}); }
         });
